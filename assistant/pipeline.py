@@ -1,0 +1,180 @@
+"""One message in, one reply out: the path every screen, the API and the CLI share."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from assistant import store
+from assistant.drafter import TemplateDrafter
+from assistant.errors import ConversationNotFound
+from assistant.models import embedder_from_settings
+from assistant.phrases import phrase
+from assistant.pii import mask
+from assistant.policy import PolicyConfig, Turn, decide
+from assistant.registry import Registry
+from assistant.router import Router
+from assistant.settings import Settings
+from assistant.tables import Message
+from assistant.text import clean_message
+from assistant.types import Decision, Draft, Reply, Route
+from retrieval.knowledge import Knowledge, load_knowledge
+from retrieval.language import detect_language
+from retrieval.retriever import Retriever
+
+# Rough wait announced to an escalated customer, in minutes (the agents issue replaces it with the queue's).
+DEFAULT_WAIT_MINUTES = 5
+
+
+class Assistant:
+    """The shop assistant of one process: models loaded once, shared by every caller.
+
+    Args:
+        settings: where the knowledge, the registry and the database are.
+
+    Example:
+        >>> bot = Assistant(Settings())
+        >>> reply = bot.reply(None, "where is my order MM20261104?")
+        >>> reply.intent, reply.text
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._parts: tuple | None = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the knowledge, open the database and load the active models (first use does it otherwise)."""
+        with self._lock:
+            if self._parts is not None:
+                return
+            settings = self.settings
+            knowledge = load_knowledge(settings.knowledge_dir)
+            registry = Registry(settings.models_dir)
+            embedder = embedder_from_settings(settings)
+            router = Router(registry.active_folder("router"), embedder,
+                            order_id_pattern=knowledge.shop.order_id_pattern,
+                            min_confidence=settings.min_intent_confidence)
+            retriever = Retriever(registry.active_folder("index"), embedder, lexical_weight=settings.lexical_weight)
+            router.warm_up()
+            retriever.warm_up()
+            engine = store.make_engine(settings.db_url)
+            store.migrate(engine)
+            versions = {kind: registry.active_version(kind) for kind in ("router", "index")}
+            policy = PolicyConfig(
+                min_answer_score=settings.min_answer_score,
+                escalate_negative_score=settings.escalate_negative_score,
+                escalating_intents=frozenset(i.name for i in knowledge.intents if i.escalate))
+            self._parts = (knowledge, router, retriever, TemplateDrafter(knowledge.shop), engine, policy, versions)
+
+    @property
+    def knowledge(self) -> Knowledge:
+        self.warm_up()
+        return self._parts[0]
+
+    @property
+    def model_versions(self) -> dict[str, str]:
+        """The active version of each model kind this process answers with."""
+        self.warm_up()
+        return dict(self._parts[6])
+
+    @property
+    def engine(self):
+        self.warm_up()
+        return self._parts[4]
+
+    def start_conversation(self, channel: str = "web") -> str:
+        """A new conversation's id."""
+        with store.transaction(self.engine) as session:
+            return store.create_conversation(session, channel=channel).id
+
+    def reply(self, conversation_id: str | None, text: str | None, channel: str = "web") -> Reply:
+        """Answer one customer message and store both in one transaction.
+
+        A `conversation_id` of None starts a new conversation. Raises ConversationNotFound for an
+        unknown id and StoreError when the database cannot take the turn (then nothing was saved).
+        """
+        self.warm_up()
+        started = time.perf_counter()
+        knowledge, router, retriever, drafter, engine, policy, versions = self._parts
+        cleaned = clean_message(text, self.settings.max_message_chars)
+        masked = mask(cleaned.text)
+        lang = detect_language(masked.text)
+        notices = [phrase("truncated", lang, limit=str(self.settings.max_message_chars))] if cleaned.truncated else []
+
+        with store.transaction(engine) as session:
+            if conversation_id is None:
+                conversation = store.create_conversation(session, channel=channel, lang=lang)
+            else:
+                conversation = store.get_conversation(session, conversation_id=conversation_id)
+            if not masked.text:
+                # Nothing to read: prompt politely, store nothing (an empty message is not a turn).
+                return self._empty_reply(conversation, lang, started)
+            history = [Turn(a) for a in store.recent_bot_actions(session, conversation_id=conversation.id)]
+            route = router.route(masked.text)
+            hits = retriever.search(masked.text, k=self.settings.top_k, lang=route.lang)
+            decision = decide(route, hits, history, conversation.status, masked.text, policy)
+            draft = self._draft(decision, route, hits, drafter, knowledge)
+            status = {"escalate": "escalated", "hold": conversation.status}.get(decision.action, "bot")
+            latency = (time.perf_counter() - started) * 1000
+            sources = [{"id": h.id, "score": round(h.score, 4)} for h in hits]
+            customer, bot = store.save_turn(
+                session, conversation=conversation, status=status,
+                escalation_reason=decision.reason if decision.action == "escalate" else None,
+                customer=Message(
+                    role="customer", text=masked.text, lang=route.lang, intent=route.intent,
+                    intent_confidence=route.intent_confidence, out_of_scope=route.out_of_scope,
+                    sentiment=route.sentiment, sentiment_score=route.sentiment_score, retrieved=sources,
+                    entities=[{"kind": e.kind, "value": e.value} for e in route.entities],
+                    pii_found=list(masked.found), truncated=cleaned.truncated),
+                reply=Message(
+                    role="bot", text=draft.text, lang=route.lang, action=decision.action, reason=decision.reason,
+                    source=draft.source, template_id=draft.template_id, model_versions=versions,
+                    retrieved=sources[:1] if draft.template_id else [], latency_ms=latency))
+            return Reply(
+                conversation_id=conversation.id, customer_message_id=customer.id, message_id=bot.id,
+                text=draft.text, action=decision.action, reason=decision.reason, source=draft.source,
+                template_id=draft.template_id, intent=route.intent, intent_confidence=route.intent_confidence,
+                sentiment=route.sentiment, sentiment_score=route.sentiment_score,
+                escalated=status in ("escalated", "agent"), status=status, lang=route.lang,
+                sources=tuple((h.id, h.score) for h in hits), entities=route.entities, notices=tuple(notices),
+                latency_ms=latency)
+
+    def feedback(self, conversation_id: str, message_id: int, rating: int, comment: str | None = None) -> int:
+        """Store a thumbs up (1) or down (-1) on one of the conversation's bot replies; returns its id."""
+        with store.transaction(self.engine) as session:
+            store.get_conversation(session, conversation_id=conversation_id)
+            text = mask(clean_message(comment, self.settings.max_message_chars).text).text if comment else None
+            return store.add_feedback(session, conversation_id=conversation_id, message_id=message_id,
+                                      rating=rating, comment=text).id
+
+    def conversation_status(self, conversation_id: str) -> str:
+        """bot | escalated | agent | resolved."""
+        with store.transaction(self.engine) as session:
+            return store.get_conversation(session, conversation_id=conversation_id).status
+
+    def transcript(self, conversation_id: str) -> list[Message]:
+        """The conversation's stored messages, in order."""
+        with store.transaction(self.engine) as session:
+            store.get_conversation(session, conversation_id=conversation_id)
+            return store.list_messages(session, conversation_id=conversation_id)
+
+    @staticmethod
+    def _draft(decision: Decision, route: Route, hits, drafter: TemplateDrafter, knowledge: Knowledge) -> Draft:
+        if decision.action == "answer":
+            return drafter.draft("", route, hits)
+        if decision.action == "escalate":
+            hours = knowledge.shop.fact_values(route.lang).get("support_hours", "")
+            return Draft(phrase("escalate", route.lang, wait=str(DEFAULT_WAIT_MINUTES), hours=hours), "policy")
+        return Draft(phrase(decision.action, route.lang), "policy")
+
+    def _empty_reply(self, conversation, lang: str, started: float) -> Reply:
+        return Reply(
+            conversation_id=conversation.id, customer_message_id=0, message_id=0, text=phrase("empty", lang),
+            action="prompt", reason="empty message", source="policy", template_id=None, intent=None,
+            intent_confidence=None, sentiment=None, sentiment_score=None,
+            escalated=conversation.status in ("escalated", "agent"), status=conversation.status, lang=lang,
+            latency_ms=(time.perf_counter() - started) * 1000)
+
+
+__all__ = ["Assistant", "ConversationNotFound"]

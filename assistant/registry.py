@@ -1,0 +1,94 @@
+"""Versioned model folders under ASSISTANT_HOME/models/<kind>/<version>, one active version per kind.
+
+A version folder is complete before it is registered (it is written elsewhere and moved in), and the
+active pointer is a small file replaced atomically, so a reader never sees half a model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from assistant.errors import ModelMissing
+
+KINDS = ("router", "index")
+ACTIVE_FILE = "ACTIVE"
+VERSION_FILE = "version.json"
+
+
+class Registry:
+    """The model versions of one ASSISTANT_HOME.
+
+    Example:
+        >>> registry = Registry(settings.models_dir)
+        >>> staging = registry.staging("router")       # write the model here, then:
+        >>> version = registry.register("router", staging, {"metrics": {...}}, activate=True)
+        >>> registry.active_folder("router")
+    """
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def staging(self, kind: str) -> Path:
+        """A fresh empty folder, next to the versions, to write a new version into."""
+        folder = self._kind_dir(kind)
+        folder.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+
+    def register(self, kind: str, staged: Path, info: dict, *, activate: bool = False) -> str:
+        """Move a complete folder in as the next version of `kind`; optionally make it active."""
+        parent = self.active_version(kind)
+        version = f"v{self._next_number(kind):04d}"
+        record = {"kind": kind, "version": version, "parent": parent,
+                  "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **info}
+        (Path(staged) / VERSION_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(staged, self._kind_dir(kind) / version)
+        if activate:
+            self.activate(kind, version)
+        return version
+
+    def activate(self, kind: str, version: str) -> None:
+        """Make `version` the active one of `kind`, atomically."""
+        if not (self._kind_dir(kind) / version / VERSION_FILE).is_file():
+            raise ModelMissing(f"{kind} version {version} does not exist under {self._kind_dir(kind)}")
+        fd, tmp = tempfile.mkstemp(prefix=".active-", dir=self._kind_dir(kind))
+        with os.fdopen(fd, "w") as out:
+            out.write(version + "\n")
+        os.replace(tmp, self._kind_dir(kind) / ACTIVE_FILE)
+
+    def active_version(self, kind: str) -> str | None:
+        pointer = self._kind_dir(kind) / ACTIVE_FILE
+        return pointer.read_text().strip() or None if pointer.is_file() else None
+
+    def active_folder(self, kind: str) -> Path:
+        """The active version's folder; ModelMissing (saying what to run) when there is none."""
+        version = self.active_version(kind)
+        if version is None or not (self._kind_dir(kind) / version).is_dir():
+            command = "assistant train router" if kind == "router" else "assistant index build"
+            raise ModelMissing(f"no active {kind} under {self._kind_dir(kind)}: run `{command}` "
+                               "(or `assistant serve`, which builds what is missing)")
+        return self._kind_dir(kind) / version
+
+    def info(self, kind: str, version: str) -> dict:
+        return json.loads((self._kind_dir(kind) / version / VERSION_FILE).read_text(encoding="utf-8"))
+
+    def versions(self, kind: str) -> list[str]:
+        folder = self._kind_dir(kind)
+        return sorted(p.name for p in folder.glob("v[0-9]*") if p.is_dir()) if folder.is_dir() else []
+
+    def discard(self, staged: Path) -> None:
+        shutil.rmtree(staged, ignore_errors=True)
+
+    def _kind_dir(self, kind: str) -> Path:
+        if kind not in KINDS:
+            raise ValueError(f"unknown model kind {kind!r}: expected one of {KINDS}")
+        return self.root / kind
+
+    def _next_number(self, kind: str) -> int:
+        numbers = [int(m.group(1)) for v in self.versions(kind) if (m := re.fullmatch(r"v(\d+)", v))]
+        return max(numbers, default=0) + 1

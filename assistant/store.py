@@ -1,0 +1,136 @@
+"""The conversation store: the engine, its migrations, and keyword-only CRUD functions.
+
+SQLite under ASSISTANT_HOME by default, PostgreSQL (or any SQLAlchemy database) through the same code
+when `ASSISTANT_DATABASE_URL` names one.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, create_engine, select
+
+from assistant.errors import ConversationNotFound, InvalidInput, StoreError
+from assistant.tables import CONVERSATION_STATUSES, Conversation, Feedback, Message, utcnow
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL journaling and enforced foreign keys."""
+    if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        if not in_memory:
+            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               poolclass=StaticPool if in_memory else None)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if not in_memory:
+                # WAL: a crash between turns cannot lose a committed turn, and readers never block the writer.
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the database's schema to `revision` through the ordered migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"could not migrate the database at {engine.url!r}: {exc.__class__.__name__}: "
+                         f"{exc.orig if hasattr(exc, 'orig') else exc}") from exc
+
+
+@contextmanager
+def transaction(engine: Engine):
+    """A session whose work is committed together or not at all; database errors become StoreError."""
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+            session.commit()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"the database refused the write ({exc.__class__.__name__}: "
+                         f"{getattr(exc, 'orig', exc)}); nothing of this turn was saved") from exc
+
+
+def create_conversation(session: Session, *, channel: str = "web", lang: str | None = None) -> Conversation:
+    conversation = Conversation(channel=channel, lang=lang)
+    session.add(conversation)
+    session.flush()
+    return conversation
+
+
+def get_conversation(session: Session, *, conversation_id: str) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise ConversationNotFound(f"no conversation with id {conversation_id!r}: start a new one")
+    return conversation
+
+
+def save_turn(session: Session, *, conversation: Conversation, customer: Message, reply: Message,
+              status: str, escalation_reason: str | None = None) -> tuple[Message, Message]:
+    """Add a customer message and its reply, and update the conversation, in the caller's transaction."""
+    if status not in CONVERSATION_STATUSES:
+        raise InvalidInput(f"conversation status {status!r} is not one of {CONVERSATION_STATUSES}")
+    customer.conversation_id = reply.conversation_id = conversation.id
+    session.add(customer)
+    session.flush()  # the customer message gets the lower id, so transcripts order by id
+    session.add(reply)
+    conversation.status = status
+    conversation.updated_at = utcnow()
+    if escalation_reason:
+        conversation.escalation_reason = escalation_reason[:200]
+    if conversation.lang is None:
+        conversation.lang = customer.lang
+    session.add(conversation)
+    session.flush()
+    return customer, reply
+
+
+def list_messages(session: Session, *, conversation_id: str, after_id: int = 0) -> list[Message]:
+    """A conversation's messages in order, optionally only those after a message id."""
+    query = select(Message).where(Message.conversation_id == conversation_id, Message.id > after_id)
+    return list(session.exec(query.order_by(Message.id)))
+
+
+def recent_bot_actions(session: Session, *, conversation_id: str, limit: int = 5) -> list[str]:
+    """The actions of the latest bot replies, oldest first."""
+    query = (select(Message.action).where(Message.conversation_id == conversation_id, Message.role == "bot")
+             .order_by(Message.id.desc()).limit(limit))
+    return list(reversed(list(session.exec(query))))
+
+
+def add_feedback(session: Session, *, conversation_id: str, message_id: int, rating: int,
+                 comment: str | None = None) -> Feedback:
+    """Store a customer's rating of one bot reply of their own conversation (the latest rating counts)."""
+    if rating not in (1, -1):
+        raise InvalidInput(f"rating must be 1 (thumbs up) or -1 (thumbs down), got {rating!r}")
+    message = session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation_id or message.role != "bot":
+        raise InvalidInput(f"message {message_id} is not a reply of conversation {conversation_id}")
+    feedback = Feedback(conversation_id=conversation_id, message_id=message_id, rating=rating, comment=comment)
+    session.add(feedback)
+    session.flush()
+    return feedback
+
+
+def count_rows(session: Session, table) -> int:
+    return int(session.exec(select(func.count()).select_from(table)).one())

@@ -1,0 +1,87 @@
+"""The store's tables. Every text in them is masked (assistant.pii) before it gets here.
+
+Schema changes go through a new migration in assistant/migrations/versions; a test checks that the
+migrations produce exactly these tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Column, DateTime
+from sqlmodel import Field, SQLModel
+
+CONVERSATION_STATUSES = ("bot", "escalated", "agent", "resolved")
+ROLES = ("customer", "bot", "agent", "system")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class ConversationBase(SQLModel):
+    channel: str = Field(default="web", max_length=16)          # web | api | cli
+    status: str = Field(default="bot", max_length=16, index=True)  # one of CONVERSATION_STATUSES
+    lang: str | None = Field(default=None, max_length=8)
+    escalation_reason: str | None = Field(default=None, max_length=200)
+
+
+class Conversation(ConversationBase, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class ConversationPublic(ConversationBase):
+    id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageBase(SQLModel):
+    role: str = Field(max_length=16)                          # one of ROLES
+    text: str                                                 # masked
+    lang: str | None = Field(default=None, max_length=8)
+    intent: str | None = Field(default=None, max_length=64)
+    intent_confidence: float | None = None
+    out_of_scope: bool | None = None
+    sentiment: str | None = Field(default=None, max_length=16)
+    sentiment_score: float | None = None
+    # [{"id": "en-0001", "score": 0.83}, ...] for customer messages; the FAQ entries the reply drew on
+    retrieved: list | None = Field(default=None, sa_column=Column(JSON))
+    # [{"kind": "order_id", "value": "MM20261104"}, ...]; personal data only as its mask tag
+    entities: list | None = Field(default=None, sa_column=Column(JSON))
+    pii_found: list | None = Field(default=None, sa_column=Column(JSON))
+    action: str | None = Field(default=None, max_length=16)   # answer | clarify | escalate | hold (bot rows)
+    reason: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default=None, max_length=16)   # template | policy | model | agent
+    template_id: str | None = Field(default=None, max_length=64)
+    model_versions: dict | None = Field(default=None, sa_column=Column(JSON))
+    latency_ms: float | None = None
+    truncated: bool = False
+
+
+class Message(MessageBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class MessagePublic(MessageBase):
+    id: int
+    conversation_id: str
+    created_at: datetime
+
+
+class Feedback(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=32)
+    rating: int                                               # +1 thumbs up, -1 thumbs down
+    comment: str | None = None                                # masked
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

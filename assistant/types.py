@@ -1,0 +1,89 @@
+"""The small typed results passed between the stages of one message's journey."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assistant.entities import Entity
+from retrieval.retriever import Hit
+
+__all__ = ["Decision", "Draft", "Entity", "Hit", "Reply", "Route"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """What the router read from a message."""
+
+    intent: str
+    intent_confidence: float
+    out_of_scope: bool
+    sentiment: str           # negative | neutral | positive
+    sentiment_score: float   # the probability of `sentiment`
+    negative_score: float    # the probability of negative, whatever the label
+    entities: tuple[Entity, ...] = ()
+    lang: str = "en"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the policy chose to do with a message, and why."""
+
+    action: str  # answer | clarify | escalate | hold
+    reason: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A reply's text and where it came from."""
+
+    text: str
+    source: str                 # template | policy | model | agent
+    template_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Everything one customer message produced, as the UIs, the API and the CLI show it."""
+
+    conversation_id: str
+    customer_message_id: int
+    message_id: int
+    text: str
+    action: str
+    reason: str
+    source: str
+    template_id: str | None
+    intent: str | None
+    intent_confidence: float | None
+    sentiment: str | None
+    sentiment_score: float | None
+    escalated: bool
+    status: str
+    lang: str
+    sources: tuple[tuple[str, float], ...] = ()
+    entities: tuple[Entity, ...] = ()
+    notices: tuple[str, ...] = field(default=())
+    latency_ms: float = 0.0
+
+    def as_json(self) -> dict:
+        """A JSON-ready dict with the fields scripts rely on."""
+        return {
+            "conversation_id": self.conversation_id,
+            "message_id": self.message_id,
+            "reply": self.text,
+            "action": self.action,
+            "reason": self.reason,
+            "source": self.source,
+            "template_id": self.template_id,
+            "intent": self.intent,
+            "intent_confidence": self.intent_confidence,
+            "sentiment": self.sentiment,
+            "sentiment_score": self.sentiment_score,
+            "escalated": self.escalated,
+            "status": self.status,
+            "lang": self.lang,
+            "sources": [{"id": i, "score": round(s, 4)} for i, s in self.sources],
+            "entities": [{"kind": e.kind, "value": e.value} for e in self.entities],
+            "notices": list(self.notices),
+            "latency_ms": round(self.latency_ms, 1),
+        }

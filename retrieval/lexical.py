@@ -1,0 +1,31 @@
+"""Character n-gram features: the signal that reads Chinese and typos when a dense encoder cannot."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
+
+# Character 1-3-grams inside word boundaries: Chinese has no spaces, so its n-grams span the phrase.
+NGRAM_RANGE = (1, 3)
+
+
+def hashed_ngrams(texts: list[str], n_features: int = 2**16) -> sparse.csr_matrix:
+    """Stateless, L2-normalised character n-gram counts (nothing to save beside a model)."""
+    vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=NGRAM_RANGE, n_features=n_features,
+                                   alternate_sign=False, norm="l2", lowercase=True)
+    return vectorizer.transform(texts).tocsr()
+
+
+class LexicalScorer:
+    """TF-IDF cosine similarity of character n-grams between queries and a fixed set of documents."""
+
+    def __init__(self, documents: list[str]):
+        self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAM_RANGE, sublinear_tf=True,
+                                           lowercase=True)
+        self._docs = self._vectorizer.fit_transform(documents).tocsr()
+
+    def scores(self, queries: list[str]) -> np.ndarray:
+        """A (queries x documents) array of cosine similarities in [0, 1]."""
+        q = self._vectorizer.transform(queries)
+        return np.asarray((q @ self._docs.T).todense(), dtype=np.float32)

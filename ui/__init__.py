@@ -1,0 +1,1 @@
+"""Where people meet the assistant: the `assistant` command line, the ASGI app and its screens."""

@@ -1,0 +1,22 @@
+"""The one ASGI app: the runtime's REST routes plus the Gradio screens, sharing one Assistant."""
+
+from __future__ import annotations
+
+import gradio as gr
+from fastapi import FastAPI
+
+from assistant.api import build_router
+from assistant.pipeline import Assistant
+from assistant.settings import Settings
+from ui.chat import CSS, I18N, build_chat
+
+
+def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAPI:
+    """FastAPI app with `/api/...`, `/healthz`, `/docs`, and the customer chat mounted at `/`."""
+    assistant = assistant or Assistant(settings)
+    app = FastAPI(title="Shop assistant", version="0.1.0")
+    app.state.assistant = assistant
+    app.include_router(build_router(assistant))
+    theme = gr.themes.Soft(primary_hue="orange", secondary_hue="stone")
+    return gr.mount_gradio_app(app, build_chat(assistant), path="/", i18n=I18N, theme=theme, css=CSS,
+                               footer_links=[], ssr_mode=False)

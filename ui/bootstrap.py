@@ -1,0 +1,119 @@
+"""The first start: train the router and build the index when the registry has none that fit the
+knowledge and the embedder; later starts reuse them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from assistant import store
+from assistant.errors import ModelMissing
+from assistant.models import embedder_from_settings
+from assistant.registry import Registry
+from assistant.router import read_router_config
+from assistant.settings import Settings
+from finetune.args import RouterTrainingArgs
+from finetune.router import train_router
+from retrieval.embedder import Embedder
+from retrieval.index import META_FILE
+from retrieval.knowledge import Knowledge, load_knowledge
+from retrieval.retriever import ENTRIES_FILE, build_index
+
+Log = Callable[[str], None]
+
+
+def router_data_hash(knowledge: Knowledge) -> str:
+    return knowledge.content_hash("intents", "messages")
+
+
+def index_data_hash(knowledge: Knowledge) -> str:
+    return knowledge.content_hash("faq")
+
+
+def train_router_version(settings: Settings, knowledge: Knowledge, *, args: RouterTrainingArgs | None = None,
+                         log: Log = print, progress: bool = True) -> str:
+    """Train a router on the knowledge's labelled messages, register it and make it active."""
+    registry = Registry(settings.models_dir)
+    staging = registry.staging("router")
+    try:
+        metrics = train_router(list(knowledge.messages), embedder_from_settings(settings), staging, args=args,
+                               data_hash=router_data_hash(knowledge), log=log, progress=progress)
+    except BaseException:
+        registry.discard(staging)
+        raise
+    return registry.register("router", staging, {"data_hash": router_data_hash(knowledge), "metrics": metrics},
+                             activate=True)
+
+
+def build_index_version(settings: Settings, knowledge: Knowledge, *, log: Log = print, progress: bool = True) -> str:
+    """Embed the knowledge's FAQ questions into a new index version and make it active."""
+    registry = Registry(settings.models_dir)
+    staging = registry.staging("index")
+    folder = staging / "index"
+    try:
+        log(f"Indexing {len(knowledge.faq)} FAQ entries ...")
+        index = build_index(list(knowledge.faq), embedder_from_settings(settings), folder,
+                            knowledge_hash=index_data_hash(knowledge), progress=progress)
+        for name in (META_FILE, ENTRIES_FILE, "index.faiss"):
+            (folder / name).rename(staging / name)
+        folder.rmdir()
+    except BaseException:
+        registry.discard(staging)
+        raise
+    return registry.register("index", staging, {"data_hash": index_data_hash(knowledge), "count": index.count},
+                             activate=True)
+
+
+def _router_fits(registry: Registry, knowledge: Knowledge, embedder: Embedder) -> str | None:
+    """None when the active router fits; else why it must be retrained."""
+    try:
+        config = read_router_config(registry.active_folder("router"))
+    except ModelMissing:
+        return "no router yet"
+    if config.get("embedder") != embedder.name:
+        return f"it was trained on embedder {config.get('embedder')!r}, the settings say {embedder.name!r}"
+    if config.get("data_hash") != router_data_hash(knowledge):
+        return "the labelled messages or intents changed"
+    return None
+
+
+def _index_fits(registry: Registry, knowledge: Knowledge, embedder: Embedder) -> str | None:
+    try:
+        folder = registry.active_folder("index")
+    except ModelMissing:
+        return "no index yet"
+    if not all((folder / name).is_file() for name in (META_FILE, ENTRIES_FILE, "index.faiss")):
+        return f"files are missing in {folder}"
+    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    if meta.get("embedder") != embedder.name:
+        return f"it was built with embedder {meta.get('embedder')!r}, the settings say {embedder.name!r}"
+    if meta.get("knowledge_hash") != index_data_hash(knowledge):
+        return "the FAQ changed"
+    return None
+
+
+def ensure_ready(settings: Settings, *, log: Log = print, progress: bool = True) -> dict[str, str]:
+    """Make ASSISTANT_HOME ready to answer: database migrated, a fitting router and index active.
+
+    Returns what was done per part ("reused" or why it was rebuilt). Raises KnowledgeError with the
+    validation report when the knowledge folder is broken.
+    """
+    knowledge = load_knowledge(settings.knowledge_dir)
+    Path(settings.home).mkdir(parents=True, exist_ok=True)
+    registry = Registry(settings.models_dir)
+    embedder = embedder_from_settings(settings)
+    done: dict[str, str] = {}
+    why = _router_fits(registry, knowledge, embedder)
+    if why:
+        log(f"Training the router ({why}) ...")
+        train_router_version(settings, knowledge, log=log, progress=progress)
+    done["router"] = why or "reused"
+    why = _index_fits(registry, knowledge, embedder)
+    if why:
+        log(f"Building the FAQ index ({why}) ...")
+        build_index_version(settings, knowledge, log=log, progress=progress)
+    done["index"] = why or "reused"
+    store.migrate(store.make_engine(settings.db_url))
+    done["database"] = "ready"
+    return done

@@ -1,0 +1,124 @@
+"""The customer chat (Gradio), mounted at `/`: bilingual, one conversation per browser, thumbs up/down
+on replies, and a visible notice when an agent takes over."""
+
+from __future__ import annotations
+
+import logging
+
+import gradio as gr
+
+from assistant.errors import AssistantError, ConversationNotFound
+from assistant.pipeline import Assistant
+
+log = logging.getLogger(__name__)
+
+# Interface texts; the browser's language picks one (Chinese for zh-*, English otherwise).
+I18N = gr.I18n(
+    en={"placeholder": "Type your question… (order, shipping, returns, products)", "send": "Send",
+        "new": "New conversation", "examples": "Try asking", "chat": "Chat with Maple Market",
+        "empty_chat": "Hi! I'm the Maple Market assistant. Ask me about orders, shipping, returns, refunds, "
+                      "payments or products — in English or Chinese."},
+    zh={"placeholder": "请输入您的问题……（订单、配送、退换货、商品）", "send": "发送", "new": "新对话",
+        "examples": "试试问", "chat": "枫叶商城在线客服",
+        "empty_chat": "您好！我是枫叶商城智能客服，订单、配送、退换货、退款、支付和商品问题都可以问我，中英文均可。"},
+)
+
+EXAMPLES = ["Where is my order MM20261104?", "我想退货，怎么操作？", "How much is shipping?", "耳机坏了，能保修吗"]
+
+CSS = """
+.gradio-container {max-width: 860px !important; margin: 0 auto !important;}
+#shop-header {text-align: center; padding: 8px 0 0;}
+#shop-header h1 {margin-bottom: 0; font-size: 1.6rem;}
+#shop-header p {margin-top: 4px; opacity: .75;}
+#agent-notice {border-left: 4px solid #d97706; background: #fffbeb; color: #78350f; padding: 10px 14px;
+               border-radius: 6px;}
+#agent-notice p {margin: 0;}
+.example-row button {font-size: .85rem !important;}
+@media (max-width: 640px) {#shop-header h1 {font-size: 1.25rem;} #chat {height: 62vh !important;}}
+"""
+
+AGENT_NOTICE = ("**A support agent is taking over this conversation · 已转接人工客服** — "
+                "replies from the agent will appear here · 客服回复会显示在这里")
+
+
+def _history(messages) -> tuple[list[dict], dict[int, int]]:
+    """Chat history and {history index: bot message id} from stored messages."""
+    history, ids = [], {}
+    for message in messages:
+        role = "user" if message.role == "customer" else "assistant"
+        if role == "assistant" and message.role == "bot":
+            ids[len(history)] = message.id
+        history.append({"role": role, "content": message.text})
+    return history, ids
+
+
+def build_chat(assistant: Assistant) -> gr.Blocks:
+    """The customer chat screen, driving `assistant`."""
+
+    def restore(conversation_id):
+        if not conversation_id:
+            return [], {}, gr.update(visible=False), None
+        try:
+            messages = assistant.transcript(conversation_id)
+            status = assistant.conversation_status(conversation_id)
+        except ConversationNotFound:
+            return [], {}, gr.update(visible=False), None
+        history, ids = _history(messages)
+        return history, ids, gr.update(visible=status in ("escalated", "agent")), conversation_id
+
+    def respond(text, history, ids, conversation_id):
+        if not (text or "").strip():
+            return gr.update(), history, ids, gr.update(), conversation_id
+        try:
+            try:
+                reply = assistant.reply(conversation_id, text, channel="web")
+            except ConversationNotFound:  # the store was reset since this browser's last visit
+                reply = assistant.reply(None, text, channel="web")
+        except AssistantError as exc:
+            log.error("reply failed: %s", exc)
+            gr.Warning("Sorry, your message could not be sent, please try again · 消息发送失败，请重试")
+            return gr.update(), history, ids, gr.update(), conversation_id  # the text stays in the box
+        answer = "\n\n".join([reply.text, *(f"_{notice}_" for notice in reply.notices)])
+        history = [*history, {"role": "user", "content": text.strip()}, {"role": "assistant", "content": answer}]
+        ids = {**ids, len(history) - 1: reply.message_id}
+        return "", history, ids, gr.update(visible=reply.escalated), reply.conversation_id
+
+    def rate(ids, conversation_id, data: gr.LikeData):
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        message_id = ids.get(index) or ids.get(str(index))
+        if not conversation_id or not message_id or data.liked not in (True, False):
+            return
+        try:
+            assistant.feedback(conversation_id, int(message_id), 1 if data.liked else -1)
+        except AssistantError as exc:
+            log.error("feedback not stored: %s", exc)
+            gr.Warning("Your rating could not be saved · 评价保存失败")
+
+    def new_conversation():
+        return [], {}, gr.update(visible=False), None, ""
+
+    with gr.Blocks(title="Maple Market · 枫叶商城") as demo:
+        conversation = gr.BrowserState(None, storage_key="shop-assistant-conversation")
+        ids = gr.State({})
+        gr.HTML("<div id='shop-header'><h1>🍁 Maple Market · 枫叶商城</h1>"
+                "<p>Customer service · 在线客服</p></div>")
+        notice = gr.Markdown(AGENT_NOTICE, elem_id="agent-notice", visible=False)
+        chatbot = gr.Chatbot(elem_id="chat", label=I18N("chat"), height=520, placeholder=I18N("empty_chat"),
+                             feedback_options=("Like", "Dislike"), buttons=["copy"], layout="bubble")
+        with gr.Row(equal_height=True):
+            box = gr.Textbox(placeholder=I18N("placeholder"), show_label=False, scale=8, max_lines=6,
+                             lines=1, max_length=4000, autofocus=True, submit_btn=False)
+            send = gr.Button(I18N("send"), variant="primary", scale=1, min_width=80)
+        with gr.Row(elem_classes="example-row"):
+            example_buttons = [gr.Button(text, size="sm", variant="secondary") for text in EXAMPLES]
+        clear = gr.Button(I18N("new"), size="sm", variant="secondary")
+
+        outputs = [box, chatbot, ids, notice, conversation]
+        box.submit(respond, [box, chatbot, ids, conversation], outputs)
+        send.click(respond, [box, chatbot, ids, conversation], outputs)
+        for button, text in zip(example_buttons, EXAMPLES):
+            button.click(respond, [gr.State(text), chatbot, ids, conversation], outputs)
+        chatbot.like(rate, [ids, conversation], None)
+        clear.click(new_conversation, None, [chatbot, ids, notice, conversation, box])
+        demo.load(restore, [conversation], [chatbot, ids, notice, conversation])
+    return demo

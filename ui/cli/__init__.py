@@ -1,0 +1,26 @@
+"""The `assistant` command: one small module per subcommand."""
+
+from __future__ import annotations
+
+import os
+
+# Offline by default: models come from pip packages or ASSISTANT_HOME, never from a model hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import typer  # noqa: E402
+
+from ui.cli import chat, index, knowledge, serve, train  # noqa: E402
+
+app = typer.Typer(help="Offline bilingual customer-service assistant for online shops.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.command("serve")(serve.serve)
+app.command("chat")(chat.chat)
+app.add_typer(index.app, name="index")
+app.add_typer(train.app, name="train")
+app.add_typer(knowledge.app, name="knowledge")
+
+
+def main() -> None:
+    app()
