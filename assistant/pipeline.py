@@ -18,6 +18,7 @@ from assistant.settings import Settings
 from assistant.tables import Message
 from assistant.text import clean_message
 from assistant.types import Decision, Draft, Reply, Route
+from retrieval.embedder import Embedder
 from retrieval.knowledge import Knowledge, load_knowledge
 from retrieval.language import detect_language
 from retrieval.retriever import Retriever
@@ -31,6 +32,7 @@ class Assistant:
 
     Args:
         settings: where the knowledge, the registry and the database are.
+        embedder: the sentence embedder to use instead of the one the settings name (tests pass a fake).
 
     Example:
         >>> bot = Assistant(Settings())
@@ -38,8 +40,9 @@ class Assistant:
         >>> reply.intent, reply.text
     """
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
+        self.embedder = embedder
         self._parts: tuple | None = None
         self._lock = threading.Lock()
 
@@ -51,7 +54,7 @@ class Assistant:
             settings = self.settings
             knowledge = load_knowledge(settings.knowledge_dir)
             registry = Registry(settings.models_dir)
-            embedder = embedder_from_settings(settings)
+            embedder = self.embedder or embedder_from_settings(settings)
             router = Router(registry.active_folder("router"), embedder,
                             order_id_pattern=knowledge.shop.order_id_pattern,
                             min_confidence=settings.min_intent_confidence)
@@ -64,6 +67,7 @@ class Assistant:
             policy = PolicyConfig(
                 min_answer_score=settings.min_answer_score,
                 escalate_negative_score=settings.escalate_negative_score,
+                min_agree_confidence=settings.min_agree_confidence,
                 escalating_intents=frozenset(i.name for i in knowledge.intents if i.escalate))
             self._parts = (knowledge, router, retriever, TemplateDrafter(knowledge.shop), engine, policy, versions)
 
@@ -112,7 +116,9 @@ class Assistant:
                 return self._empty_reply(conversation, lang, started)
             history = [Turn(a) for a in store.recent_bot_actions(session, conversation_id=conversation.id)]
             route = router.route(masked.text)
-            hits = retriever.search(masked.text, k=self.settings.top_k, lang=route.lang)
+            hits = retriever.search(masked.text, k=self.settings.top_k, lang=route.lang,
+                                    intent_prior=dict(route.intent_ranking),
+                                    prior_weight=self.settings.intent_prior_weight)
             decision = decide(route, hits, history, conversation.status, masked.text, policy)
             draft = self._draft(decision, route, hits, drafter, knowledge)
             status = {"escalate": "escalated", "hold": conversation.status}.get(decision.action, "bot")

@@ -22,6 +22,8 @@ class PolicyConfig:
     min_answer_score: float        # below: the best FAQ entry is too weak to answer with
     escalate_negative_score: float  # at or above, with a negative label: hand to an agent
     escalating_intents: frozenset[str]
+    # A weaker best entry is still used when the router, at least this sure, gives it the same intent.
+    min_agree_confidence: float = 0.5
     max_clarifications: int = 2     # consecutive clarifying questions before a human takes over
 
 
@@ -48,10 +50,12 @@ def decide(route: Route, hits: list[Hit], history: list[Turn], status: str, text
         return Decision("escalate", f"intent '{route.intent}' is handled by agents")
     if route.sentiment == "negative" and route.negative_score >= config.escalate_negative_score:
         return Decision("escalate", f"strongly negative sentiment ({route.negative_score:.2f})")
-    if not hits or hits[0].score < config.min_answer_score:
+    agrees = bool(hits) and hits[0].entry.intent == route.intent and route.intent_confidence >= config.min_agree_confidence
+    if not hits or (hits[0].score < config.min_answer_score and not agrees):
         recent = [turn.action for turn in history[-config.max_clarifications:]]
         if len(recent) == config.max_clarifications and all(a == "clarify" for a in recent):
             return Decision("escalate", f"{config.max_clarifications + 1} messages in a row without a good answer")
         best = f"{hits[0].score:.2f}" if hits else "none"
         return Decision("clarify", f"no confident answer (best score {best})")
-    return Decision("answer", f"best entry {hits[0].id} ({hits[0].score:.2f})")
+    why = "" if hits[0].score >= config.min_answer_score else f", intent '{route.intent}' agrees"
+    return Decision("answer", f"best entry {hits[0].id} ({hits[0].score:.2f}{why})")

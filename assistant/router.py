@@ -28,8 +28,14 @@ HEADS = ("intent", "sentiment")
 
 def router_features(texts: list[str], embedder: Embedder, n_features: int,
                     progress: bool = False) -> tuple[np.ndarray, sparse.csr_matrix]:
-    """The (dense embeddings, sparse n-grams) pair both training and routing compute."""
-    return embedder.encode(texts, kind="query", progress=progress), hashed_ngrams(texts, n_features)
+    """The (dense embeddings, sparse n-grams) pair both training and routing compute.
+
+    Each embedding is scaled by the share of the text the encoder can read: the vector an English
+    encoder makes of Chinese [UNK] tokens is noise, and the n-grams must carry such a message alone.
+    """
+    readable = np.array([1.0 - embedder.unknown_fraction(t) for t in texts], dtype=np.float32)
+    dense = embedder.encode(texts, kind="query", progress=progress) * readable[:, None]
+    return dense, hashed_ngrams(texts, n_features)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -132,4 +138,5 @@ class Router:
             negative_score=negative,
             entities=extract_entities(text, self.order_id_pattern),
             lang=detect_language(text),
+            intent_ranking=tuple((intents[i], float(intent_p[i])) for i in np.argsort(-intent_p)[:5]),
         )

@@ -36,10 +36,15 @@ class Settings(BaseSettings):
 
     # How many FAQ entries the retriever returns to the policy and the drafter.
     top_k: int = Field(default=5, ge=1, le=50)
-    # Weight of the character n-gram score in hybrid retrieval (0 = dense only, 1 = lexical only).
-    lexical_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Weight of the character n-gram score in hybrid retrieval (0 = dense only, 1 = lexical only); it grows
+    # towards 1 with the share of a message the embedder cannot read. Chosen on bench/retrieval_quality.py.
+    lexical_weight: float = Field(default=0.3, ge=0.0, le=1.0)
+    # How much the router's intent probabilities lift FAQ entries of that intent in the ranking.
+    intent_prior_weight: float = Field(default=0.2, ge=0.0, le=1.0)
     # Below this hybrid score the best FAQ entry is too weak to answer with: ask to rephrase instead.
     min_answer_score: float = Field(default=0.35, ge=0.0, le=1.0)
+    # A best FAQ entry under min_answer_score is still used when the router gives it the same intent this surely.
+    min_agree_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
     # Below this intent confidence the router flags a message as out of scope.
     min_intent_confidence: float = Field(default=0.30, ge=0.0, le=1.0)
     # A negative sentiment at or above this probability hands the conversation to an agent.

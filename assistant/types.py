@@ -22,6 +22,8 @@ class Route:
     negative_score: float    # the probability of negative, whatever the label
     entities: tuple[Entity, ...] = ()
     lang: str = "en"
+    # The most likely intents with their probabilities, best first (the retriever uses them as a prior).
+    intent_ranking: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

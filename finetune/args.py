@@ -15,9 +15,9 @@ class RouterTrainingArgs:
     """
 
     # Inverse L2 strength of the intent head's logistic regression (larger: fits the seed data closer).
-    intent_c: float = 20.0
+    intent_c: float = 30.0
     # The same for the sentiment head, trained with balanced class weights.
-    sentiment_c: float = 5.0
+    sentiment_c: float = 7.5
     # Share of the labelled messages held out (stratified by intent) to measure accuracy before the final fit.
     holdout_fraction: float = 0.2
     # Seed of the hold-out split.

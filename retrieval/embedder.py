@@ -56,6 +56,13 @@ class Embedder:
         model = load_sentence_model(self.path, self.device)
         return int(model.get_sentence_embedding_dimension())
 
+    def unknown_fraction(self, text: str) -> float:
+        """Share of the text's tokens the model's vocabulary cannot read (Chinese in an English model)."""
+        tokenizer = load_sentence_model(self.path, self.device).tokenizer
+        unknown = getattr(tokenizer, "unk_token", None)
+        tokens = tokenizer.tokenize(text)
+        return sum(token == unknown for token in tokens) / len(tokens) if tokens and unknown else 0.0
+
     def encode(self, texts: list[str], *, kind: str = "query", batch_size: int = 64,
                progress: bool = False) -> np.ndarray:
         """Float32 vectors of unit length, one row per text; `kind` is "query" or "passage"."""

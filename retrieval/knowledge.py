@@ -79,7 +79,8 @@ class Knowledge:
     shop: Shop
     faq: tuple[FaqEntry, ...]
     messages: tuple[LabelledMessage, ...]
-    _files: tuple[Path, ...] = field(default=(), repr=False)
+    # (path relative to the folder, SHA-256 of its bytes) of every file, as read when loading.
+    _digests: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
     def intent_names(self) -> list[str]:
@@ -95,10 +96,9 @@ class Knowledge:
         """SHA-256 over the given parts' files ("faq", "messages", "intents", "shop"); all when none."""
         wanted = parts or ("intents", "shop", "faq", "messages")
         digest = hashlib.sha256()
-        for path in self._files:
-            rel = path.relative_to(self.folder).as_posix()
+        for rel, file_digest in self._digests:
             if rel.split("/")[0].split(".")[0] in wanted:
-                digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+                digest.update(f"{rel}\0{file_digest}\0".encode())
         return digest.hexdigest()
 
 
@@ -147,8 +147,9 @@ def _read(folder: Path) -> tuple[Knowledge | None, list[Problem]]:
                                         f"intent '{name}' has {count} labelled message(s): the router needs at least 2"))
     if problems:
         return None, problems
-    files = tuple([folder / "intents.yaml", folder / "shop.yaml", *faq_files, *message_files])
-    return Knowledge(folder, tuple(intents), shop, tuple(faq), tuple(messages), files), []
+    files = [folder / "intents.yaml", folder / "shop.yaml", *faq_files, *message_files]
+    digests = tuple((f.relative_to(folder).as_posix(), hashlib.sha256(f.read_bytes()).hexdigest()) for f in files)
+    return Knowledge(folder, tuple(intents), shop, tuple(faq), tuple(messages), digests), []
 
 
 def _load_yaml(path: Path, problems: list[Problem]):

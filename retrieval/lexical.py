@@ -11,8 +11,11 @@ NGRAM_RANGE = (1, 3)
 
 
 def hashed_ngrams(texts: list[str], n_features: int = 2**16) -> sparse.csr_matrix:
-    """Stateless, L2-normalised character n-gram counts (nothing to save beside a model)."""
-    vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=NGRAM_RANGE, n_features=n_features,
+    """Stateless, L2-normalised character n-gram counts (nothing to save beside a model).
+
+    N-grams run across word boundaries here: for classification, "my order" is a useful feature.
+    """
+    vectorizer = HashingVectorizer(analyzer="char", ngram_range=NGRAM_RANGE, n_features=n_features,
                                    alternate_sign=False, norm="l2", lowercase=True)
     return vectorizer.transform(texts).tocsr()
 

@@ -17,11 +17,13 @@ from retrieval.language import detect_language
 from retrieval.lexical import LexicalScorer
 
 ENTRIES_FILE = "entries.jsonl"
+# Up to this many entries every entry gets its dense score (one exact search costs well under 1 ms).
+EXACT_POOL = 20_000
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved FAQ entry; `score` is the fused similarity the policy thresholds."""
+    """One retrieved FAQ entry; `score` is the fused similarity the policy thresholds (without any prior)."""
 
     entry: FaqEntry
     score: float
@@ -33,9 +35,15 @@ class Hit:
         return self.entry.id
 
 
-def fuse_scores(dense: np.ndarray, lexical: np.ndarray, lexical_weight: float) -> np.ndarray:
-    """Hybrid score: a weighted mean of dense cosine and character n-gram cosine."""
-    return (1.0 - lexical_weight) * dense + lexical_weight * lexical
+def fuse_scores(dense: np.ndarray, lexical: np.ndarray, lexical_weight: float,
+                unknown_fraction: float = 0.0) -> np.ndarray:
+    """Hybrid similarity: a weighted mean of dense cosine and character n-gram cosine.
+
+    The lexical share grows with the share of the message the encoder cannot read, so an English
+    encoder facing Chinese leans on character n-grams, and a multilingual one does not.
+    """
+    weight = lexical_weight + (1.0 - lexical_weight) * unknown_fraction
+    return (1.0 - weight) * dense + weight * lexical
 
 
 def build_index(entries: list[FaqEntry], embedder: Embedder, folder: Path, *, knowledge_hash: str,
@@ -83,26 +91,39 @@ class Retriever:
             raise IndexMismatchError(f"{path} has {len(entries)} entries, the index {index.count}: "
                                      "run `assistant index build`")
         langs = np.array([e.lang for e in entries])
-        self._loaded = (index, entries, LexicalScorer([e.question for e in entries]), langs)
+        # Answers add the words a paraphrase may share with the entry but not with its question.
+        lexical = LexicalScorer([f"{e.question} {e.answer}" for e in entries])
+        self._loaded = (index, entries, lexical, langs)
 
     @property
     def meta(self) -> dict:
         self.warm_up()
         return self._loaded[0].meta
 
-    def search(self, text: str, k: int = 5, lang: str | None = None) -> list[Hit]:
-        """The k best entries for `text`, in its language when the shop has entries in it."""
+    def search(self, text: str, k: int = 5, lang: str | None = None, intent_prior: dict[str, float] | None = None,
+               prior_weight: float = 0.2) -> list[Hit]:
+        """The k best entries for `text`, in its language when the shop has entries in it.
+
+        `intent_prior` (intent -> probability, from a classifier) adds `prior_weight * p(entry's intent)`
+        to each entry's score, so entries of the intent the message most likely has come first.
+        """
         self.warm_up()
         index, entries, lexical, langs = self._loaded
         lang = lang or detect_language(text)
-        dense = np.full(len(entries), -1.0, dtype=np.float32)
-        # Dense scores for a generous candidate pool; everything else keeps the floor of -1.
-        scores, ids = index.search(self.embedder.encode([text], kind="query"), k=max(50, 4 * k))
+        # Dense scores for every entry of a shop-sized index; for a large one, a generous candidate pool
+        # with the pool's lowest score standing in for the entries outside it.
+        pool = index.count if index.count <= EXACT_POOL else max(50, 4 * k)
+        scores, ids = index.search(self.embedder.encode([text], kind="query"), k=pool)
         valid = ids[0] >= 0
+        dense = np.full(len(entries), float(scores[0][valid].min()) if valid.any() else 0.0, dtype=np.float32)
         dense[ids[0][valid]] = scores[0][valid]
         lex = lexical.scores([text])[0]
-        fused = fuse_scores(dense, lex, self.lexical_weight)
+        similarity = fuse_scores(dense, lex, self.lexical_weight, self.embedder.unknown_fraction(text))
+        rank = similarity.copy()
+        if intent_prior:
+            rank += prior_weight * np.array([intent_prior.get(e.intent, 0.0) for e in entries], dtype=np.float32)
         if (langs == lang).any():
-            fused = np.where(langs == lang, fused, -np.inf)
-        order = np.argsort(-fused, kind="stable")[:k]
-        return [Hit(entries[i], float(fused[i]), float(dense[i]), float(lex[i])) for i in order if np.isfinite(fused[i])]
+            rank = np.where(langs == lang, rank, -np.inf)
+        order = np.argsort(-rank, kind="stable")[:k]
+        return [Hit(entries[i], float(similarity[i]), float(dense[i]), float(lex[i])) for i in order
+                if np.isfinite(rank[i])]

@@ -32,12 +32,12 @@ def index_data_hash(knowledge: Knowledge) -> str:
 
 
 def train_router_version(settings: Settings, knowledge: Knowledge, *, args: RouterTrainingArgs | None = None,
-                         log: Log = print, progress: bool = True) -> str:
+                         embedder: Embedder | None = None, log: Log = print, progress: bool = True) -> str:
     """Train a router on the knowledge's labelled messages, register it and make it active."""
     registry = Registry(settings.models_dir)
     staging = registry.staging("router")
     try:
-        metrics = train_router(list(knowledge.messages), embedder_from_settings(settings), staging, args=args,
+        metrics = train_router(list(knowledge.messages), embedder or embedder_from_settings(settings), staging, args=args,
                                data_hash=router_data_hash(knowledge), log=log, progress=progress)
     except BaseException:
         registry.discard(staging)
@@ -46,14 +46,15 @@ def train_router_version(settings: Settings, knowledge: Knowledge, *, args: Rout
                              activate=True)
 
 
-def build_index_version(settings: Settings, knowledge: Knowledge, *, log: Log = print, progress: bool = True) -> str:
+def build_index_version(settings: Settings, knowledge: Knowledge, *, embedder: Embedder | None = None,
+                        log: Log = print, progress: bool = True) -> str:
     """Embed the knowledge's FAQ questions into a new index version and make it active."""
     registry = Registry(settings.models_dir)
     staging = registry.staging("index")
     folder = staging / "index"
     try:
         log(f"Indexing {len(knowledge.faq)} FAQ entries ...")
-        index = build_index(list(knowledge.faq), embedder_from_settings(settings), folder,
+        index = build_index(list(knowledge.faq), embedder or embedder_from_settings(settings), folder,
                             knowledge_hash=index_data_hash(knowledge), progress=progress)
         for name in (META_FILE, ENTRIES_FILE, "index.faiss"):
             (folder / name).rename(staging / name)
@@ -93,7 +94,8 @@ def _index_fits(registry: Registry, knowledge: Knowledge, embedder: Embedder) ->
     return None
 
 
-def ensure_ready(settings: Settings, *, log: Log = print, progress: bool = True) -> dict[str, str]:
+def ensure_ready(settings: Settings, *, embedder: Embedder | None = None, args: RouterTrainingArgs | None = None,
+                 log: Log = print, progress: bool = True) -> dict[str, str]:
     """Make ASSISTANT_HOME ready to answer: database migrated, a fitting router and index active.
 
     Returns what was done per part ("reused" or why it was rebuilt). Raises KnowledgeError with the
@@ -102,17 +104,17 @@ def ensure_ready(settings: Settings, *, log: Log = print, progress: bool = True)
     knowledge = load_knowledge(settings.knowledge_dir)
     Path(settings.home).mkdir(parents=True, exist_ok=True)
     registry = Registry(settings.models_dir)
-    embedder = embedder_from_settings(settings)
+    embedder = embedder or embedder_from_settings(settings)
     done: dict[str, str] = {}
     why = _router_fits(registry, knowledge, embedder)
     if why:
         log(f"Training the router ({why}) ...")
-        train_router_version(settings, knowledge, log=log, progress=progress)
+        train_router_version(settings, knowledge, args=args, embedder=embedder, log=log, progress=progress)
     done["router"] = why or "reused"
     why = _index_fits(registry, knowledge, embedder)
     if why:
         log(f"Building the FAQ index ({why}) ...")
-        build_index_version(settings, knowledge, log=log, progress=progress)
+        build_index_version(settings, knowledge, embedder=embedder, log=log, progress=progress)
     done["index"] = why or "reused"
     store.migrate(store.make_engine(settings.db_url))
     done["database"] = "ready"

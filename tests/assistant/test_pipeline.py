@@ -1,0 +1,88 @@
+import pytest
+from sqlmodel import Session, select
+
+from assistant.errors import ConversationNotFound, InvalidInput, StoreError
+from assistant.tables import Conversation, Feedback, Message
+
+
+def rows(assistant, table):
+    with Session(assistant.engine) as session:
+        return list(session.exec(select(table)))
+
+
+def test_a_turn_is_answered_and_stored(fake_assistant):
+    reply = fake_assistant.reply(None, "How much does shipping cost?")
+    assert reply.action in ("answer", "clarify") and reply.text
+    assert reply.sources and reply.message_id > reply.customer_message_id > 0
+    customer, bot = rows(fake_assistant, Message)
+    assert customer.role == "customer" and customer.text == "How much does shipping cost?"
+    assert customer.intent == reply.intent and customer.retrieved[0]["id"] == reply.sources[0][0]
+    assert bot.role == "bot" and bot.text == reply.text and bot.model_versions == {"router": "v0001", "index": "v0001"}
+    follow = fake_assistant.reply(reply.conversation_id, "thanks!")
+    assert follow.conversation_id == reply.conversation_id and len(rows(fake_assistant, Message)) == 4
+
+
+def test_personal_data_never_reaches_the_store(fake_assistant):
+    fake_assistant.reply(None, "my phone is 13800138000 and mail jane@example.com, card 4111111111111111")
+    stored = rows(fake_assistant, Message)[0]
+    assert stored.text == "my phone is [PHONE] and mail [EMAIL], card [CARD]"
+    assert stored.pii_found == ["phone", "email", "card"]
+    assert "13800138000" not in str(stored.entities)
+
+
+def test_empty_message_gets_a_prompt_and_stores_nothing(fake_assistant):
+    reply = fake_assistant.reply(None, " \x00 ")
+    assert reply.action == "prompt" and "question" in reply.text
+    assert rows(fake_assistant, Message) == []
+
+
+def test_huge_message_is_cut_with_a_notice(fake_assistant):
+    reply = fake_assistant.reply(None, "where is my order " * 300)
+    assert reply.notices and "2000" in reply.notices[0]
+    stored = rows(fake_assistant, Message)[0]
+    assert stored.truncated and len(stored.text) <= 2000
+
+
+def test_asking_for_a_human_escalates_and_the_bot_then_holds(fake_assistant):
+    reply = fake_assistant.reply(None, "I want to talk to a human agent now")
+    assert reply.escalated and reply.action == "escalate" and reply.status == "escalated"
+    assert "agent" in reply.text
+    later = fake_assistant.reply(reply.conversation_id, "hello? anyone?")
+    assert later.action == "hold" and later.escalated
+    conversation = rows(fake_assistant, Conversation)[0]
+    assert conversation.status == "escalated" and "human" in conversation.escalation_reason
+
+
+def test_chinese_escalation_is_answered_in_chinese(fake_assistant):
+    reply = fake_assistant.reply(None, "转人工！！")
+    assert reply.escalated and reply.lang == "zh" and "客服" in reply.text
+
+
+def test_feedback_is_stored_for_own_replies_only(fake_assistant):
+    reply = fake_assistant.reply(None, "hi")
+    other = fake_assistant.reply(None, "hello")
+    fake_assistant.feedback(reply.conversation_id, reply.message_id, -1, comment="call me 13800138000")
+    with pytest.raises(InvalidInput):
+        fake_assistant.feedback(other.conversation_id, reply.message_id, 1)
+    (feedback,) = rows(fake_assistant, Feedback)
+    assert feedback.rating == -1 and feedback.comment == "call me [PHONE]"
+
+
+def test_unknown_conversation_is_refused(fake_assistant):
+    with pytest.raises(ConversationNotFound):
+        fake_assistant.reply("no-such-id", "hi")
+
+
+def test_a_failing_database_loses_nothing_half_written(fake_assistant, monkeypatch):
+    first = fake_assistant.reply(None, "hi")
+
+    def broken(*args, **kwargs):
+        from sqlalchemy.exc import OperationalError
+
+        raise OperationalError("INSERT", {}, Exception("database or disk is full"))
+
+    monkeypatch.setattr("assistant.store.save_turn", broken)
+    with pytest.raises(StoreError, match="disk is full"):
+        fake_assistant.reply(first.conversation_id, "where is my order?")
+    monkeypatch.undo()
+    assert len(rows(fake_assistant, Message)) == 2

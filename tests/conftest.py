@@ -1,0 +1,90 @@
+"""Shared fixtures: every test gets its own ASSISTANT_HOME; fakes stand in where the model is not the point."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+REPO = Path(__file__).resolve().parent.parent
+KNOWLEDGE = REPO / "knowledge"
+_TOKEN = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]")
+
+
+class HashEmbedder:
+    """Deterministic stand-in for a sentence encoder: hashed words and Chinese characters, unit length."""
+
+    name = "hash-embedder"
+
+    def __init__(self, dim: int = 128):
+        self.dim = dim
+
+    def unknown_fraction(self, text: str) -> float:
+        return 0.0
+
+    def encode(self, texts, *, kind: str = "query", batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in _TOKEN.findall(text.lower()):
+                h = int(hashlib.md5(token.encode()).hexdigest(), 16)
+                out[row, h % self.dim] += 1.0 if (h >> 64) % 2 else -1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1.0, norms)
+
+
+@pytest.fixture(autouse=True)
+def assistant_home(tmp_path, monkeypatch) -> Path:
+    """Point ASSISTANT_HOME (and nothing else of the user's) at a fresh folder."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("ASSISTANT_HOME", str(home))
+    for name in ("ASSISTANT_DATABASE_URL", "ASSISTANT_KNOWLEDGE_DIR", "ASSISTANT_EMBEDDER_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    from assistant.settings import get_settings
+
+    get_settings.cache_clear()
+    return home
+
+
+@pytest.fixture
+def hash_embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture
+def knowledge_copy(tmp_path) -> Path:
+    """A writable copy of the sample shop's knowledge folder."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def fake_home_template(tmp_path_factory) -> Path:
+    """An ASSISTANT_HOME bootstrapped once per session with the fake embedder and a tiny router."""
+    from assistant.settings import Settings
+    from finetune.args import RouterTrainingArgs
+    from ui.bootstrap import ensure_ready
+
+    home = tmp_path_factory.mktemp("fake-home")
+    ensure_ready(Settings(home=home, knowledge_dir=KNOWLEDGE), embedder=HashEmbedder(),
+                 args=RouterTrainingArgs.tiny(), log=lambda _: None, progress=False)
+    return home
+
+
+@pytest.fixture
+def fake_assistant(fake_home_template, assistant_home):
+    """An Assistant on a private copy of the fake-bootstrapped home."""
+    from assistant.pipeline import Assistant
+    from assistant.settings import Settings
+
+    shutil.copytree(fake_home_template, assistant_home)
+    return Assistant(Settings(home=assistant_home, knowledge_dir=KNOWLEDGE), embedder=HashEmbedder())
