@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +43,14 @@ class Embedder:
         (1, 384)
     """
 
+    # Single texts are remembered: the router and the retriever embed the same message one after the other.
+    RECENT = 256
+
     def __init__(self, path: str | Path, device: str = "cpu"):
         self.path = Path(path)
         self.device = device
+        self._recent: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -68,8 +74,20 @@ class Embedder:
         """Float32 vectors of unit length, one row per text; `kind` is "query" or "passage"."""
         if kind not in ("query", "passage"):
             raise ValueError(f"kind must be 'query' or 'passage', got {kind!r}")
+        key = (kind, texts[0]) if len(texts) == 1 else None
+        if key is not None:
+            with self._recent_lock:
+                if key in self._recent:
+                    self._recent.move_to_end(key)
+                    return self._recent[key].copy()
         model = load_sentence_model(self.path, self.device)
         encode = model.encode_query if kind == "query" else model.encode_document
         vectors = encode(list(texts), batch_size=batch_size, show_progress_bar=progress,
                          convert_to_numpy=True, normalize_embeddings=True)
-        return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+        if key is not None:
+            with self._recent_lock:
+                self._recent[key] = vectors.copy()
+                while len(self._recent) > self.RECENT:
+                    self._recent.popitem(last=False)
+        return vectors

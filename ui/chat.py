@@ -30,11 +30,14 @@ CSS = """
 #shop-header {text-align: center; padding: 8px 0 0;}
 #shop-header h1 {margin-bottom: 0; font-size: 1.6rem;}
 #shop-header p {margin-top: 4px; opacity: .75;}
+#shop-header .leaf {display: inline-block; width: .9em; height: .9em; margin-right: .4em; vertical-align: -0.05em;
+                    background: #ea580c; border-radius: 0 70% 0 70%;}
 #agent-notice {border-left: 4px solid #d97706; background: #fffbeb; color: #78350f; padding: 10px 14px;
                border-radius: 6px;}
 #agent-notice p {margin: 0;}
 .example-row button {font-size: .85rem !important;}
-@media (max-width: 640px) {#shop-header h1 {font-size: 1.25rem;} #chat {height: 62vh !important;}}
+@media (max-width: 640px) {#shop-header h1 {font-size: 1.25rem;} #chat {height: 60vh !important;}
+                           .example-row {display: grid !important; grid-template-columns: 1fr 1fr; gap: 6px;}}
 """
 
 AGENT_NOTICE = ("**A support agent is taking over this conversation · 已转接人工客服** — "
@@ -100,10 +103,11 @@ def build_chat(assistant: Assistant) -> gr.Blocks:
     with gr.Blocks(title="Maple Market · 枫叶商城") as demo:
         conversation = gr.BrowserState(None, storage_key="shop-assistant-conversation")
         ids = gr.State({})
-        gr.HTML("<div id='shop-header'><h1>🍁 Maple Market · 枫叶商城</h1>"
+        gr.HTML("<div id='shop-header'><h1><span class='leaf'></span>Maple Market · 枫叶商城</h1>"
                 "<p>Customer service · 在线客服</p></div>")
         notice = gr.Markdown(AGENT_NOTICE, elem_id="agent-notice", visible=False)
-        chatbot = gr.Chatbot(elem_id="chat", label=I18N("chat"), height=520, placeholder=I18N("empty_chat"),
+        chatbot = gr.Chatbot(elem_id="chat", label=I18N("chat"), show_label=False, height=600,
+                             placeholder=I18N("empty_chat"),
                              feedback_options=("Like", "Dislike"), buttons=["copy"], layout="bubble")
         with gr.Row(equal_height=True):
             box = gr.Textbox(placeholder=I18N("placeholder"), show_label=False, scale=8, max_lines=6,
