@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -52,6 +54,9 @@ class Settings(BaseSettings):
     # Messages longer than this are cut (with a notice to the customer) before anything else happens.
     max_message_chars: int = Field(default=2000, ge=50)
 
+    # Signs and encrypts what browsers keep (the chat's conversation id); empty: a random key kept in `home`.
+    secret_key: str = ""
+
     # Where `assistant serve` listens.
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
@@ -69,6 +74,18 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         return url
+
+    def secret(self) -> str:
+        """`secret_key`, or the key in `home/secret.key`, created (readable by its owner only) on first use."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.home / "secret.key"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
 
     @property
     def models_dir(self) -> Path:

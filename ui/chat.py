@@ -56,7 +56,11 @@ def _history(messages) -> tuple[list[dict], dict[int, int]]:
 
 
 def build_chat(assistant: Assistant) -> gr.Blocks:
-    """The customer chat screen, driving `assistant`."""
+    """The customer chat screen, driving `assistant`.
+
+    Its events are private (not callable through Gradio's API clients): programs use the REST API,
+    and a conversation is reachable only through the id this browser keeps, encrypted.
+    """
 
     def restore(conversation_id):
         if not conversation_id:
@@ -101,7 +105,8 @@ def build_chat(assistant: Assistant) -> gr.Blocks:
         return [], {}, gr.update(visible=False), None, ""
 
     with gr.Blocks(title="Maple Market · 枫叶商城") as demo:
-        conversation = gr.BrowserState(None, storage_key="shop-assistant-conversation")
+        conversation = gr.BrowserState(None, storage_key="shop-assistant-conversation",
+                                       secret=assistant.settings.secret())
         ids = gr.State({})
         gr.HTML("<div id='shop-header'><h1><span class='leaf'></span>Maple Market · 枫叶商城</h1>"
                 "<p>Customer service · 在线客服</p></div>")
@@ -118,11 +123,12 @@ def build_chat(assistant: Assistant) -> gr.Blocks:
         clear = gr.Button(I18N("new"), size="sm", variant="secondary")
 
         outputs = [box, chatbot, ids, notice, conversation]
-        box.submit(respond, [box, chatbot, ids, conversation], outputs)
-        send.click(respond, [box, chatbot, ids, conversation], outputs)
+        private = {"api_visibility": "private"}
+        box.submit(respond, [box, chatbot, ids, conversation], outputs, **private)
+        send.click(respond, [box, chatbot, ids, conversation], outputs, **private)
         for button, text in zip(example_buttons, EXAMPLES):
-            button.click(respond, [gr.State(text), chatbot, ids, conversation], outputs)
-        chatbot.like(rate, [ids, conversation], None)
-        clear.click(new_conversation, None, [chatbot, ids, notice, conversation, box])
-        demo.load(restore, [conversation], [chatbot, ids, notice, conversation])
+            button.click(respond, [gr.State(text), chatbot, ids, conversation], outputs, **private)
+        chatbot.like(rate, [ids, conversation], None, **private)
+        clear.click(new_conversation, None, [chatbot, ids, notice, conversation, box], **private)
+        demo.load(restore, [conversation], [chatbot, ids, notice, conversation], **private)
     return demo

@@ -20,3 +20,10 @@ def test_health_says_what_is_missing(assistant_home):
     assistant = Assistant(Settings(home=assistant_home, knowledge_dir=KNOWLEDGE), embedder=HashEmbedder())
     response = TestClient(create_app(assistant.settings, assistant)).get("/healthz")
     assert response.status_code == 503 and "assistant train router" in response.json()["detail"]
+
+
+def test_chat_events_are_not_an_api(fake_assistant):
+    from ui.chat import build_chat
+
+    demo = build_chat(fake_assistant)
+    assert demo.fns and all(fn.api_visibility == "private" for fn in demo.fns.values())

@@ -1,0 +1,53 @@
+import json
+
+import pytest
+
+from assistant.errors import ModelNotFoundError
+from assistant.models import embedder_from_settings
+from assistant.registry import Registry
+from assistant.settings import Settings
+from finetune.args import RouterTrainingArgs
+from tests.conftest import KNOWLEDGE, HashEmbedder
+from ui.bootstrap import ensure_ready
+
+
+def ready(settings, **kwargs):
+    return ensure_ready(settings, embedder=HashEmbedder(), args=RouterTrainingArgs.tiny(), log=lambda _: None,
+                        progress=False, **kwargs)
+
+
+def test_first_start_builds_later_starts_reuse(assistant_home):
+    settings = Settings(home=assistant_home, knowledge_dir=KNOWLEDGE)
+    assert ready(settings) == {"router": "no router yet", "index": "no index yet", "database": "ready"}
+    assert ready(settings) == {"router": "reused", "index": "reused", "database": "ready"}
+    assert (assistant_home / "assistant.db").is_file()
+
+
+def test_missing_or_stale_model_files_are_rebuilt(assistant_home, knowledge_copy):
+    settings = Settings(home=assistant_home, knowledge_dir=knowledge_copy)
+    ready(settings)
+    registry = Registry(settings.models_dir)
+    (registry.active_folder("router") / "weights.npz").unlink()
+    (registry.active_folder("index") / "index.faiss").unlink()
+    done = ready(settings)
+    assert done["router"] == "no router yet" and done["index"].startswith("files are missing")
+    assert registry.active_version("router") == "v0002" and registry.active_version("index") == "v0002"
+
+    with open(knowledge_copy / "faq" / "en.jsonl", "a", encoding="utf-8") as out:
+        out.write(json.dumps({"id": "en-9000", "intent": "greeting", "lang": "en", "question": "yo",
+                              "answer": "Hey, welcome to {shop_name}!"}) + "\n")
+    done = ready(settings)
+    assert done == {"router": "reused", "index": "the FAQ changed", "database": "ready"}
+
+
+def test_a_missing_embedder_is_named(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="ASSISTANT_EMBEDDER_PATH"):
+        embedder_from_settings(Settings(embedder_path=str(tmp_path / "nope")))
+
+
+def test_the_browser_secret_is_created_once_and_private(assistant_home):
+    settings = Settings(home=assistant_home)
+    first = settings.secret()
+    assert first == Settings(home=assistant_home).secret() and len(first) >= 32
+    assert (assistant_home / "secret.key").stat().st_mode & 0o077 == 0
+    assert Settings(home=assistant_home, secret_key="given").secret() == "given"
