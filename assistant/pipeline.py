@@ -93,10 +93,12 @@ class Assistant:
             return store.create_conversation(session, channel=channel).id
 
     def reply(self, conversation_id: str | None, text: str | None, channel: str = "web") -> Reply:
-        """Answer one customer message and store both in one transaction.
+        """Answer one customer message and store it with its reply in one transaction.
 
         A `conversation_id` of None starts a new conversation. Raises ConversationNotFound for an
         unknown id and StoreError when the database cannot take the turn (then nothing was saved).
+        No transaction is held while the models run: the conversation is read, the reply computed,
+        then the turn written.
         """
         self.warm_up()
         started = time.perf_counter()
@@ -104,47 +106,47 @@ class Assistant:
         cleaned = clean_message(text, self.settings.max_message_chars)
         masked = mask(cleaned.text)
         lang = detect_language(masked.text)
-        notices = [phrase("truncated", lang, limit=str(self.settings.max_message_chars))] if cleaned.truncated else []
+        status, history = "bot", []
+        if conversation_id is not None:
+            with store.transaction(engine) as session:
+                status = store.get_conversation(session, conversation_id=conversation_id).status
+                history = [Turn(a) for a in store.recent_bot_actions(session, conversation_id=conversation_id)]
+        if not masked.text:
+            # Nothing to read: prompt politely and store nothing (an empty message is not a turn).
+            return self._prompt(conversation_id, status, lang, started)
 
+        route = router.route(masked.text)
+        hits = retriever.search(masked.text, k=self.settings.top_k, lang=route.lang,
+                                intent_prior=dict(route.intent_ranking), prior_weight=self.settings.intent_prior_weight)
+        decision = decide(route, hits, history, status, masked.text, policy)
+        draft = self._draft(masked.text, decision, route, hits, drafter, knowledge)
+        new_status = {"escalate": "escalated", "hold": status}.get(decision.action, "bot")
+        sources = [{"id": h.id, "score": round(h.score, 4)} for h in hits]
+        notices = (phrase("truncated", route.lang, limit=str(self.settings.max_message_chars)),) if cleaned.truncated else ()
+        latency = (time.perf_counter() - started) * 1000
+        customer = Message(
+            role="customer", text=masked.text, lang=route.lang, intent=route.intent,
+            intent_confidence=route.intent_confidence, out_of_scope=route.out_of_scope, sentiment=route.sentiment,
+            sentiment_score=route.sentiment_score, retrieved=sources, truncated=cleaned.truncated,
+            entities=[{"kind": e.kind, "value": e.value} for e in route.entities], pii_found=list(masked.found))
+        bot = Message(
+            role="bot", text=draft.text, lang=route.lang, action=decision.action, reason=decision.reason,
+            source=draft.source, template_id=draft.template_id, model_versions=versions, latency_ms=latency,
+            retrieved=sources[:1] if draft.template_id else [])
         with store.transaction(engine) as session:
             if conversation_id is None:
-                conversation = store.create_conversation(session, channel=channel, lang=lang)
+                conversation = store.create_conversation(session, channel=channel, lang=route.lang)
             else:
                 conversation = store.get_conversation(session, conversation_id=conversation_id)
-            if not masked.text:
-                # Nothing to read: prompt politely, store nothing (an empty message is not a turn).
-                return self._empty_reply(conversation, lang, started)
-            history = [Turn(a) for a in store.recent_bot_actions(session, conversation_id=conversation.id)]
-            route = router.route(masked.text)
-            hits = retriever.search(masked.text, k=self.settings.top_k, lang=route.lang,
-                                    intent_prior=dict(route.intent_ranking),
-                                    prior_weight=self.settings.intent_prior_weight)
-            decision = decide(route, hits, history, conversation.status, masked.text, policy)
-            draft = self._draft(decision, route, hits, drafter, knowledge)
-            status = {"escalate": "escalated", "hold": conversation.status}.get(decision.action, "bot")
-            latency = (time.perf_counter() - started) * 1000
-            sources = [{"id": h.id, "score": round(h.score, 4)} for h in hits]
-            customer, bot = store.save_turn(
-                session, conversation=conversation, status=status,
-                escalation_reason=decision.reason if decision.action == "escalate" else None,
-                customer=Message(
-                    role="customer", text=masked.text, lang=route.lang, intent=route.intent,
-                    intent_confidence=route.intent_confidence, out_of_scope=route.out_of_scope,
-                    sentiment=route.sentiment, sentiment_score=route.sentiment_score, retrieved=sources,
-                    entities=[{"kind": e.kind, "value": e.value} for e in route.entities],
-                    pii_found=list(masked.found), truncated=cleaned.truncated),
-                reply=Message(
-                    role="bot", text=draft.text, lang=route.lang, action=decision.action, reason=decision.reason,
-                    source=draft.source, template_id=draft.template_id, model_versions=versions,
-                    retrieved=sources[:1] if draft.template_id else [], latency_ms=latency))
-            return Reply(
-                conversation_id=conversation.id, customer_message_id=customer.id, message_id=bot.id,
-                text=draft.text, action=decision.action, reason=decision.reason, source=draft.source,
-                template_id=draft.template_id, intent=route.intent, intent_confidence=route.intent_confidence,
-                sentiment=route.sentiment, sentiment_score=route.sentiment_score,
-                escalated=status in ("escalated", "agent"), status=status, lang=route.lang,
-                sources=tuple((h.id, h.score) for h in hits), entities=route.entities, notices=tuple(notices),
-                latency_ms=latency)
+            store.save_turn(session, conversation=conversation, customer=customer, reply=bot, status=new_status,
+                            escalation_reason=decision.reason if decision.action == "escalate" else None)
+        return Reply(
+            conversation_id=conversation.id, customer_message_id=customer.id, message_id=bot.id, text=draft.text,
+            action=decision.action, reason=decision.reason, source=draft.source, template_id=draft.template_id,
+            intent=route.intent, intent_confidence=route.intent_confidence, sentiment=route.sentiment,
+            sentiment_score=route.sentiment_score, escalated=new_status in ("escalated", "agent"), status=new_status,
+            lang=route.lang, sources=tuple((h.id, h.score) for h in hits), entities=route.entities, notices=notices,
+            latency_ms=latency)
 
     def feedback(self, conversation_id: str, message_id: int, rating: int, comment: str | None = None) -> int:
         """Store a thumbs up (1) or down (-1) on one of the conversation's bot replies; returns its id."""
@@ -166,20 +168,23 @@ class Assistant:
             return store.list_messages(session, conversation_id=conversation_id)
 
     @staticmethod
-    def _draft(decision: Decision, route: Route, hits, drafter: TemplateDrafter, knowledge: Knowledge) -> Draft:
+    def _draft(text: str, decision: Decision, route: Route, hits, drafter: TemplateDrafter,
+               knowledge: Knowledge) -> Draft:
         if decision.action == "answer":
-            return drafter.draft("", route, hits)
+            return drafter.draft(text, route, hits)
         if decision.action == "escalate":
             hours = knowledge.shop.fact_values(route.lang).get("support_hours", "")
             return Draft(phrase("escalate", route.lang, wait=str(DEFAULT_WAIT_MINUTES), hours=hours), "policy")
         return Draft(phrase(decision.action, route.lang), "policy")
 
-    def _empty_reply(self, conversation, lang: str, started: float) -> Reply:
+    @staticmethod
+    def _prompt(conversation_id: str | None, status: str, lang: str, started: float) -> Reply:
+        """The reply to an empty message; `conversation_id` stays as it was (None: none was started)."""
         return Reply(
-            conversation_id=conversation.id, customer_message_id=0, message_id=0, text=phrase("empty", lang),
+            conversation_id=conversation_id, customer_message_id=0, message_id=0, text=phrase("empty", lang),
             action="prompt", reason="empty message", source="policy", template_id=None, intent=None,
             intent_confidence=None, sentiment=None, sentiment_score=None,
-            escalated=conversation.status in ("escalated", "agent"), status=conversation.status, lang=lang,
+            escalated=status in ("escalated", "agent"), status=status, lang=lang,
             latency_ms=(time.perf_counter() - started) * 1000)
 
 

@@ -45,9 +45,13 @@ class Draft:
 
 @dataclass(frozen=True)
 class Reply:
-    """Everything one customer message produced, as the UIs, the API and the CLI show it."""
+    """Everything one customer message produced, as the UIs, the API and the CLI show it.
 
-    conversation_id: str
+    An empty message produces a prompt with ids 0 and stores nothing; its `conversation_id` is None
+    when no conversation was given.
+    """
+
+    conversation_id: str | None
     customer_message_id: int
     message_id: int
     text: str

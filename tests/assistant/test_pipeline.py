@@ -32,8 +32,11 @@ def test_personal_data_never_reaches_the_store(fake_assistant):
 
 def test_empty_message_gets_a_prompt_and_stores_nothing(fake_assistant):
     reply = fake_assistant.reply(None, " \x00 ")
-    assert reply.action == "prompt" and "question" in reply.text
-    assert rows(fake_assistant, Message) == []
+    assert reply.action == "prompt" and "question" in reply.text and reply.conversation_id is None
+    assert rows(fake_assistant, Message) == [] and rows(fake_assistant, Conversation) == []
+    started = fake_assistant.reply(None, "hi")
+    again = fake_assistant.reply(started.conversation_id, "")
+    assert again.conversation_id == started.conversation_id and len(rows(fake_assistant, Message)) == 2
 
 
 def test_huge_message_is_cut_with_a_notice(fake_assistant):
@@ -86,3 +89,22 @@ def test_a_failing_database_loses_nothing_half_written(fake_assistant, monkeypat
         fake_assistant.reply(first.conversation_id, "where is my order?")
     monkeypatch.undo()
     assert len(rows(fake_assistant, Message)) == 2
+
+
+def test_concurrent_customers_lose_no_turn(fake_assistant):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def customer(n):
+        conversation = None
+        for turn in range(5):
+            conversation = fake_assistant.reply(conversation, f"customer {n} asks about shipping, turn {turn}").conversation_id
+        return conversation
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        conversations = list(pool.map(customer, range(8)))
+    assert len(set(conversations)) == 8
+    stored = rows(fake_assistant, Message)
+    assert len(stored) == 8 * 5 * 2
+    for conversation in conversations:
+        texts = [m.text for m in stored if m.conversation_id == conversation and m.role == "customer"]
+        assert [t.rsplit(" ", 1)[1] for t in texts] == ["0", "1", "2", "3", "4"]
