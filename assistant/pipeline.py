@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
 
 from assistant import store
 from assistant.drafter import TemplateDrafter
@@ -22,6 +25,19 @@ from retrieval.embedder import Embedder
 from retrieval.knowledge import Knowledge, load_knowledge
 from retrieval.language import detect_language
 from retrieval.retriever import Retriever
+
+@dataclass(frozen=True)
+class Runtime:
+    """What one process loads once and every request shares."""
+
+    knowledge: Knowledge
+    router: Router
+    retriever: Retriever
+    drafter: TemplateDrafter
+    engine: Engine
+    policy: PolicyConfig
+    versions: dict[str, str | None]
+
 
 # Rough wait announced to an escalated customer, in minutes (the agents issue replaces it with the queue's).
 DEFAULT_WAIT_MINUTES = 5
@@ -43,13 +59,13 @@ class Assistant:
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
         self.embedder = embedder
-        self._parts: tuple | None = None
+        self._runtime: Runtime | None = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Load the knowledge, open the database and load the active models (first use does it otherwise)."""
         with self._lock:
-            if self._parts is not None:
+            if self._runtime is not None:
                 return
             settings = self.settings
             knowledge = load_knowledge(settings.knowledge_dir)
@@ -69,23 +85,27 @@ class Assistant:
                 escalate_negative_score=settings.escalate_negative_score,
                 min_agree_confidence=settings.min_agree_confidence,
                 escalating_intents=frozenset(i.name for i in knowledge.intents if i.escalate))
-            self._parts = (knowledge, router, retriever, TemplateDrafter(knowledge.shop), engine, policy, versions)
+            self._runtime = Runtime(knowledge, router, retriever, TemplateDrafter(knowledge.shop), engine, policy,
+                                    versions)
+
+    @property
+    def runtime(self) -> Runtime:
+        """The loaded models, knowledge and database engine (loading them on first use)."""
+        self.warm_up()
+        return self._runtime
 
     @property
     def knowledge(self) -> Knowledge:
-        self.warm_up()
-        return self._parts[0]
+        return self.runtime.knowledge
 
     @property
-    def model_versions(self) -> dict[str, str]:
+    def model_versions(self) -> dict[str, str | None]:
         """The active version of each model kind this process answers with."""
-        self.warm_up()
-        return dict(self._parts[6])
+        return dict(self.runtime.versions)
 
     @property
-    def engine(self):
-        self.warm_up()
-        return self._parts[4]
+    def engine(self) -> Engine:
+        return self.runtime.engine
 
     def start_conversation(self, channel: str = "web") -> str:
         """A new conversation's id."""
@@ -100,26 +120,25 @@ class Assistant:
         No transaction is held while the models run: the conversation is read, the reply computed,
         then the turn written.
         """
-        self.warm_up()
+        rt = self.runtime
         started = time.perf_counter()
-        knowledge, router, retriever, drafter, engine, policy, versions = self._parts
         cleaned = clean_message(text, self.settings.max_message_chars)
         masked = mask(cleaned.text)
         lang = detect_language(masked.text)
         status, history = "bot", []
         if conversation_id is not None:
-            with store.transaction(engine) as session:
+            with store.transaction(rt.engine) as session:
                 status = store.get_conversation(session, conversation_id=conversation_id).status
                 history = [Turn(a) for a in store.recent_bot_actions(session, conversation_id=conversation_id)]
         if not masked.text:
             # Nothing to read: prompt politely and store nothing (an empty message is not a turn).
             return self._prompt(conversation_id, status, lang, started)
 
-        route = router.route(masked.text)
-        hits = retriever.search(masked.text, k=self.settings.top_k, lang=route.lang,
+        route = rt.router.route(masked.text)
+        hits = rt.retriever.search(masked.text, k=self.settings.top_k, lang=route.lang,
                                 intent_prior=dict(route.intent_ranking), prior_weight=self.settings.intent_prior_weight)
-        decision = decide(route, hits, history, status, masked.text, policy)
-        draft = self._draft(masked.text, decision, route, hits, drafter, knowledge)
+        decision = decide(route, hits, history, status, masked.text, rt.policy)
+        draft = self._draft(masked.text, decision, route, hits, rt.drafter, rt.knowledge)
         new_status = {"escalate": "escalated", "hold": status}.get(decision.action, "bot")
         sources = [{"id": h.id, "score": round(h.score, 4)} for h in hits]
         notices = (phrase("truncated", route.lang, limit=str(self.settings.max_message_chars)),) if cleaned.truncated else ()
@@ -131,9 +150,9 @@ class Assistant:
             entities=[{"kind": e.kind, "value": e.value} for e in route.entities], pii_found=list(masked.found))
         bot = Message(
             role="bot", text=draft.text, lang=route.lang, action=decision.action, reason=decision.reason,
-            source=draft.source, template_id=draft.template_id, model_versions=versions, latency_ms=latency,
+            source=draft.source, template_id=draft.template_id, model_versions=rt.versions, latency_ms=latency,
             retrieved=sources[:1] if draft.template_id else [])
-        with store.transaction(engine) as session:
+        with store.transaction(rt.engine) as session:
             if conversation_id is None:
                 conversation = store.create_conversation(session, channel=channel, lang=route.lang)
             else:

@@ -53,15 +53,15 @@ class MessageBase(SQLModel):
     sentiment: str | None = Field(default=None, max_length=16)
     sentiment_score: float | None = None
     # [{"id": "en-0001", "score": 0.83}, ...] for customer messages; the FAQ entries the reply drew on
-    retrieved: list | None = Field(default=None, sa_column=Column(JSON))
+    retrieved: list | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     # [{"kind": "order_id", "value": "MM20261104"}, ...]; personal data only as its mask tag
-    entities: list | None = Field(default=None, sa_column=Column(JSON))
-    pii_found: list | None = Field(default=None, sa_column=Column(JSON))
+    entities: list | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    pii_found: list | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     action: str | None = Field(default=None, max_length=16)   # answer | clarify | escalate | hold (bot rows)
     reason: str | None = Field(default=None, max_length=200)
     source: str | None = Field(default=None, max_length=16)   # template | policy | model | agent
     template_id: str | None = Field(default=None, max_length=64)
-    model_versions: dict | None = Field(default=None, sa_column=Column(JSON))
+    model_versions: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     latency_ms: float | None = None
     truncated: bool = False
 

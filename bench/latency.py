@@ -46,7 +46,7 @@ def run(home: Path, turns: int) -> dict:
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     texts += [m.text for m in knowledge.messages]
     random.Random(0).shuffle(texts)
-    _, router, retriever, *_ = assistant._parts
+    router, retriever = assistant.runtime.router, assistant.runtime.retriever
     total, route_ms, search_ms = [], [], []
     conversation = None
     for i, text in enumerate((texts * (turns // len(texts) + 1))[:turns]):

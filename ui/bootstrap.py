@@ -37,8 +37,8 @@ def train_router_version(settings: Settings, knowledge: Knowledge, *, args: Rout
     registry = Registry(settings.models_dir)
     staging = registry.staging("router")
     try:
-        metrics = train_router(list(knowledge.messages), embedder or embedder_from_settings(settings), staging, args=args,
-                               data_hash=router_data_hash(knowledge), log=log, progress=progress)
+        metrics = train_router(list(knowledge.messages), embedder or embedder_from_settings(settings), staging,
+                               args=args, data_hash=router_data_hash(knowledge), log=log, progress=progress)
     except BaseException:
         registry.discard(staging)
         raise
