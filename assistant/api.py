@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from assistant.errors import AssistantError
+from assistant.errors import EXPECTED_ERRORS
 from assistant.pipeline import Assistant
 
 
@@ -19,7 +19,7 @@ def build_router(assistant: Assistant) -> APIRouter:
         try:
             assistant.warm_up()
             versions = assistant.model_versions
-        except AssistantError as exc:
+        except EXPECTED_ERRORS as exc:
             raise HTTPException(status_code=503, detail=str(exc)) from exc
         return {"status": "ok", "models": versions}
 

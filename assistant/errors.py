@@ -2,8 +2,8 @@
 
 from retrieval.errors import IndexMismatchError, KnowledgeError, ModelNotFoundError, RetrievalError
 
-__all__ = ["AssistantError", "ConversationNotFound", "IndexMismatchError", "InvalidInput", "KnowledgeError",
-           "ModelMissing", "ModelNotFoundError", "RetrievalError", "StoreError"]
+__all__ = ["AssistantError", "ConversationNotFound", "EXPECTED_ERRORS", "IndexMismatchError", "InvalidInput",
+           "KnowledgeError", "ModelMissing", "ModelNotFoundError", "RetrievalError", "StoreError"]
 
 
 class AssistantError(Exception):
@@ -24,3 +24,8 @@ class InvalidInput(AssistantError):
 
 class StoreError(AssistantError):
     """The database could not be written or read (full disk, server gone); nothing was half-written."""
+
+
+# Every error whose message tells a person what to do: the CLI, the API and the screens catch these and
+# show the message; anything else is a bug and keeps its traceback.
+EXPECTED_ERRORS = (AssistantError, RetrievalError)

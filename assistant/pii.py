@@ -14,17 +14,25 @@ from dataclasses import dataclass
 TAGS = {"email": "[EMAIL]", "card": "[CARD]", "id_number": "[ID]", "phone": "[PHONE]"}
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-# 13-19 digits, optionally grouped by single spaces or dashes; not glued to other digits or letters.
-_CARD = re.compile(r"(?<![\w\-])(?:\d[ \-]?){12,18}\d(?![\w\-])")
+# Boundaries are ASCII letters and digits only: Chinese writes numbers straight after words (手机13800138000),
+# and `\w` would count those characters as part of the number.
+_B = r"(?<![0-9A-Za-z_\-])"
+_E = r"(?![0-9A-Za-z_\-])"
+# 13-19 digits, optionally grouped by single spaces or dashes.
+_CARD = re.compile(_B + r"(?:\d[ \-]?){12,18}\d" + _E)
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])")
 _PHONE = re.compile(
-    r"(?<![\w+])(?:"
+    r"(?<![0-9A-Za-z_+])(?:"
     r"\+\d{1,3}[ \-]?(?:\(?\d{1,4}\)?[ \-]?){2,4}\d{2,4}"      # international: +86 138 0013 8000
     r"|(?:0086[ \-]?)?1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}"            # Chinese mobile: 13800138000
     r"|0\d{2,3}[ \-]\d{7,8}"                                     # Chinese landline: 010-12345678
     r"|\(?\d{3}\)?[ \-.]\d{3}[ \-.]\d{4}"                        # North American: (415) 555-0100
-    r")(?!\w)"
+    r")" + _E
 )
+# Full-width digits, letters and the signs of numbers and addresses (１３８…, ＋８６, ＠) as Chinese keyboards
+# type them; Chinese punctuation (，！？) stays as it is.
+_FULLWIDTH = {ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９＋－．＠（）＿"}
+_FULLWIDTH |= {cp: cp - 0xFEE0 for cp in [*range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -55,10 +63,13 @@ def id_number_ok(number: str) -> bool:
 def mask(text: str) -> Masked:
     """Replace personal data in `text` with tags; report which kinds were found.
 
+    Full-width digits and letters are folded to ASCII first, so the masked text may differ there.
+
     Example:
         >>> mask("call me on 138 0013 8000 or a@b.com").text
         'call me on [PHONE] or [EMAIL]'
     """
+    text = text.translate(_FULLWIDTH)
     found: list[tuple[int, str]] = []
 
     def replacer(kind: str, check=None):

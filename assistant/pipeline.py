@@ -13,13 +13,13 @@ from assistant.drafter import TemplateDrafter
 from assistant.errors import ConversationNotFound
 from assistant.models import embedder_from_settings
 from assistant.phrases import phrase
-from assistant.pii import mask
+from assistant.pii import Masked, mask
 from assistant.policy import PolicyConfig, Turn, decide
 from assistant.registry import Registry
 from assistant.router import Router
 from assistant.settings import Settings
 from assistant.tables import Message
-from assistant.text import clean_message
+from assistant.text import clean_text, cut
 from assistant.types import Decision, Draft, Reply, Route
 from retrieval.embedder import Embedder
 from retrieval.knowledge import Knowledge, load_knowledge
@@ -38,6 +38,9 @@ class Runtime:
     policy: PolicyConfig
     versions: dict[str, str | None]
 
+
+# Characters past the length limit that are masked before cutting: longer than any phone, card or e-mail.
+CUT_MARGIN = 256
 
 # Rough wait announced to an escalated customer, in minutes (the agents issue replaces it with the queue's).
 DEFAULT_WAIT_MINUTES = 5
@@ -122,41 +125,46 @@ class Assistant:
         """
         rt = self.runtime
         started = time.perf_counter()
-        cleaned = clean_message(text, self.settings.max_message_chars)
-        masked = mask(cleaned.text)
-        lang = detect_language(masked.text)
-        status, history = "bot", []
+        masked, truncated = self._mask_and_cut(text)
+        status, history, lang = "bot", [], None
         if conversation_id is not None:
             with store.transaction(rt.engine) as session:
-                status = store.get_conversation(session, conversation_id=conversation_id).status
+                conversation = store.get_conversation(session, conversation_id=conversation_id)
+                status, lang = conversation.status, conversation.lang
                 history = [Turn(a) for a in store.recent_bot_actions(session, conversation_id=conversation_id)]
         if not masked.text:
-            # Nothing to read: prompt politely and store nothing (an empty message is not a turn).
-            return self._prompt(conversation_id, status, lang, started)
+            # Nothing to read: prompt politely (in the conversation's language) and store nothing.
+            return self._prompt(conversation_id, status, lang or "en", started)
 
         route = rt.router.route(masked.text)
         hits = rt.retriever.search(masked.text, k=self.settings.top_k, lang=route.lang,
                                 intent_prior=dict(route.intent_ranking), prior_weight=self.settings.intent_prior_weight)
-        decision = decide(route, hits, history, status, masked.text, rt.policy)
-        draft = self._draft(masked.text, decision, route, hits, rt.drafter, rt.knowledge)
-        new_status = {"escalate": "escalated", "hold": status}.get(decision.action, "bot")
         sources = [{"id": h.id, "score": round(h.score, 4)} for h in hits]
-        notices = (phrase("truncated", route.lang, limit=str(self.settings.max_message_chars)),) if cleaned.truncated else ()
-        latency = (time.perf_counter() - started) * 1000
+        notices = (phrase("truncated", route.lang, limit=str(self.settings.max_message_chars)),) if truncated else ()
         customer = Message(
             role="customer", text=masked.text, lang=route.lang, intent=route.intent,
             intent_confidence=route.intent_confidence, out_of_scope=route.out_of_scope, sentiment=route.sentiment,
-            sentiment_score=route.sentiment_score, retrieved=sources, truncated=cleaned.truncated,
+            sentiment_score=route.sentiment_score, retrieved=sources, truncated=truncated,
             entities=[{"kind": e.kind, "value": e.value} for e in route.entities], pii_found=list(masked.found))
-        bot = Message(
-            role="bot", text=draft.text, lang=route.lang, action=decision.action, reason=decision.reason,
-            source=draft.source, template_id=draft.template_id, model_versions=rt.versions, latency_ms=latency,
-            retrieved=sources[:1] if draft.template_id else [])
+
+        def plan(current: str) -> tuple[Decision, Draft, str]:
+            decision = decide(route, hits, history, current, masked.text, rt.policy)
+            draft = self._draft(masked.text, decision, route, hits, rt.drafter, rt.knowledge)
+            return decision, draft, {"escalate": "escalated", "hold": current}.get(decision.action, "bot")
+
+        decision, draft, new_status = plan(status)
         with store.transaction(rt.engine) as session:
             if conversation_id is None:
                 conversation = store.create_conversation(session, channel=channel, lang=route.lang)
             else:
-                conversation = store.get_conversation(session, conversation_id=conversation_id)
+                conversation = store.get_conversation(session, conversation_id=conversation_id, lock=True)
+                if conversation.status != status:  # an agent took over (or another turn escalated) meanwhile
+                    decision, draft, new_status = plan(conversation.status)
+            latency = (time.perf_counter() - started) * 1000
+            bot = Message(
+                role="bot", text=draft.text, lang=route.lang, action=decision.action, reason=decision.reason,
+                source=draft.source, template_id=draft.template_id, model_versions=rt.versions, latency_ms=latency,
+                retrieved=sources[:1] if draft.template_id else [])
             store.save_turn(session, conversation=conversation, customer=customer, reply=bot, status=new_status,
                             escalation_reason=decision.reason if decision.action == "escalate" else None)
         return Reply(
@@ -171,7 +179,7 @@ class Assistant:
         """Store a thumbs up (1) or down (-1) on one of the conversation's bot replies; returns its id."""
         with store.transaction(self.engine) as session:
             store.get_conversation(session, conversation_id=conversation_id)
-            text = mask(clean_message(comment, self.settings.max_message_chars).text).text if comment else None
+            text = self._mask_and_cut(comment)[0].text or None if comment else None
             return store.add_feedback(session, conversation_id=conversation_id, message_id=message_id,
                                       rating=rating, comment=text).id
 
@@ -185,6 +193,18 @@ class Assistant:
         with store.transaction(self.engine) as session:
             store.get_conversation(session, conversation_id=conversation_id)
             return store.list_messages(session, conversation_id=conversation_id)
+
+    def _mask_and_cut(self, raw: str | None) -> tuple[Masked, bool]:
+        """Clean, mask, then cut to `max_message_chars`: personal data is masked whole before any cut.
+
+        Only the first `max_message_chars` + a margin is masked (the rest is cut anyway), so a huge
+        message costs no more than a long one; a number crossing the limit lies inside the margin.
+        """
+        limit = self.settings.max_message_chars
+        text = clean_text(raw)
+        masked = mask(text[:limit + CUT_MARGIN])
+        kept, was_cut = cut(masked.text, limit)
+        return Masked(kept, masked.found), was_cut or len(text) > limit + CUT_MARGIN
 
     @staticmethod
     def _draft(text: str, decision: Decision, route: Route, hits, drafter: TemplateDrafter,

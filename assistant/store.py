@@ -78,8 +78,9 @@ def create_conversation(session: Session, *, channel: str = "web", lang: str | N
     return conversation
 
 
-def get_conversation(session: Session, *, conversation_id: str) -> Conversation:
-    conversation = session.get(Conversation, conversation_id)
+def get_conversation(session: Session, *, conversation_id: str, lock: bool = False) -> Conversation:
+    """The conversation; `lock` holds it (SELECT ... FOR UPDATE where the database has it) until commit."""
+    conversation = session.get(Conversation, conversation_id, with_for_update=lock or None)
     if conversation is None:
         raise ConversationNotFound(f"no conversation with id {conversation_id!r}: start a new one")
     return conversation

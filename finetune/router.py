@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,15 @@ from assistant.pii import mask
 from assistant.router import LinearHead, router_features, save_router
 from finetune.args import RouterTrainingArgs
 from retrieval.embedder import Embedder
+from retrieval.errors import KnowledgeError
 from retrieval.knowledge import LabelledMessage
+
+
+def _can_hold_out(labels: list[str], fraction: float) -> bool:
+    """A stratified split needs every class twice and room for one example of each on both sides."""
+    counts = Counter(labels)
+    test = int(np.ceil(fraction * len(labels)))
+    return min(counts.values()) >= 5 and len(counts) <= test <= len(labels) - len(counts)
 
 
 def _fit_head(features: sparse.csr_matrix, labels: list[str], c: float, args: RouterTrainingArgs,
@@ -57,7 +66,13 @@ def train_router(messages: list[LabelledMessage], embedder: Embedder, folder: Pa
     dim = dense.shape[1]
 
     metrics: dict = {"train_size": len(texts), "intents": len(set(intents))}
-    if args.holdout_fraction > 0:
+    if len(set(sentiments)) < 2 or len(set(intents)) < 2:
+        raise KnowledgeError("the labelled messages need at least two intents and two sentiments "
+                             f"(found {sorted(set(intents))[:5]} and {sorted(set(sentiments))}): add messages")
+    if args.holdout_fraction > 0 and not _can_hold_out(intents, args.holdout_fraction):
+        log("Too few messages per intent to hold some out: training on all of them, without held-out metrics "
+            "(at least 5 per intent are needed).")
+    elif args.holdout_fraction > 0:
         train_idx, test_idx = train_test_split(np.arange(len(texts)), test_size=args.holdout_fraction,
                                                random_state=args.seed, stratify=intents)
         log(f"Measuring on a held-out {len(test_idx)} of {len(texts)} messages (seed {args.seed}) ...")

@@ -127,7 +127,8 @@ def _read(folder: Path) -> tuple[Knowledge | None, list[Problem]]:
         return None, [Problem(str(folder), 0, "is not a folder: expected intents.yaml, shop.yaml, faq/, messages/")]
     intents = _read_intents(folder / "intents.yaml", problems)
     shop = _read_shop(folder / "shop.yaml", problems)
-    names = {i.name for i in intents}
+    # None when intents.yaml itself is broken: its problem is reported, and every row would only repeat it.
+    names = {i.name for i in intents} or None
     faq_files = sorted((folder / "faq").glob("*.jsonl"))
     message_files = sorted((folder / "messages").glob("*.jsonl"))
     if not faq_files:
@@ -157,7 +158,10 @@ def _load_yaml(path: Path, problems: list[Problem]):
         problems.append(Problem(str(path), 0, "missing"))
         return None
     try:
-        return yaml.compose(path.read_text(encoding="utf-8"))
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+        if node is None:
+            problems.append(Problem(str(path), 1, "empty: see knowledge/README.md for what it holds"))
+        return node
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problems.append(Problem(str(path), (mark.line + 1) if mark else 0, f"not valid YAML: {exc.problem}"))
@@ -214,6 +218,9 @@ def _read_shop(path: Path, problems: list[Problem]) -> Shop | None:
     except re.error as exc:
         problems.append(Problem(str(path), 0, f"order_id_pattern {pattern!r} is not a valid regular expression: {exc}"))
     facts = {}
+    if not isinstance(data.get("facts") or {}, dict):
+        problems.append(Problem(str(path), 0, "facts must be a mapping of fact names to values"))
+        return None
     for key, value in (data.get("facts") or {}).items():
         if not re.fullmatch(r"[a-z][a-z0-9_]*", str(key)):
             problems.append(Problem(str(path), 0, f"fact name {key!r} must be lower_snake_case"))
@@ -259,7 +266,7 @@ def _jsonl_rows(path: Path, required: tuple[str, ...], problems: list[Problem]):
         yield number, row
 
 
-def _read_faq(files: list[Path], intents: set[str], allowed: set[str], problems: list[Problem]) -> list[FaqEntry]:
+def _read_faq(files: list[Path], intents: set[str] | None, allowed: set[str], problems: list[Problem]) -> list[FaqEntry]:
     entries: list[FaqEntry] = []
     seen: dict[str, str] = {}
     for path in files:
@@ -287,7 +294,7 @@ def _read_faq(files: list[Path], intents: set[str], allowed: set[str], problems:
     return entries
 
 
-def _read_messages(files: list[Path], intents: set[str], problems: list[Problem]) -> list[LabelledMessage]:
+def _read_messages(files: list[Path], intents: set[str] | None, problems: list[Problem]) -> list[LabelledMessage]:
     messages: list[LabelledMessage] = []
     seen: dict[str, tuple[str, str, str]] = {}
     for path in files:
@@ -307,8 +314,8 @@ def _read_messages(files: list[Path], intents: set[str], problems: list[Problem]
     return messages
 
 
-def _check_labels(row: dict, intents: set[str], path: Path, number: int, problems: list[Problem]) -> bool:
-    if intents and row["intent"] not in intents:
+def _check_labels(row: dict, intents: set[str] | None, path: Path, number: int, problems: list[Problem]) -> bool:
+    if intents is not None and row["intent"] not in intents:
         problems.append(Problem(str(path), number, f"intent '{row['intent']}' is not in intents.yaml"))
         return False
     if row["lang"] not in LANGUAGES:

@@ -3,6 +3,7 @@ knowledge and the embedder; later starts reuse them."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from assistant.settings import Settings
 from finetune.args import RouterTrainingArgs
 from finetune.router import train_router
 from retrieval.embedder import Embedder
-from retrieval.index import META_FILE
+from retrieval.index import INDEX_FILE, META_FILE
 from retrieval.knowledge import Knowledge, load_knowledge
 from retrieval.retriever import ENTRIES_FILE, build_index
 
@@ -51,14 +52,10 @@ def build_index_version(settings: Settings, knowledge: Knowledge, *, embedder: E
     """Embed the knowledge's FAQ questions into a new index version and make it active."""
     registry = Registry(settings.models_dir)
     staging = registry.staging("index")
-    folder = staging / "index"
     try:
         log(f"Indexing {len(knowledge.faq)} FAQ entries ...")
-        index = build_index(list(knowledge.faq), embedder or embedder_from_settings(settings), folder,
+        index = build_index(list(knowledge.faq), embedder or embedder_from_settings(settings), staging,
                             knowledge_hash=index_data_hash(knowledge), progress=progress)
-        for name in (META_FILE, ENTRIES_FILE, "index.faiss"):
-            (folder / name).rename(staging / name)
-        folder.rmdir()
     except BaseException:
         registry.discard(staging)
         raise
@@ -84,9 +81,12 @@ def _index_fits(registry: Registry, knowledge: Knowledge, embedder: Embedder) ->
         folder = registry.active_folder("index")
     except ModelMissing:
         return "no index yet"
-    if not all((folder / name).is_file() for name in (META_FILE, ENTRIES_FILE, "index.faiss")):
+    if not all((folder / name).is_file() for name in (META_FILE, ENTRIES_FILE, INDEX_FILE)):
         return f"files are missing in {folder}"
-    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return f"{folder / META_FILE} is damaged"
     if meta.get("embedder") != embedder.name:
         return f"it was built with embedder {meta.get('embedder')!r}, the settings say {embedder.name!r}"
     if meta.get("knowledge_hash") != index_data_hash(knowledge):
@@ -103,6 +103,14 @@ def ensure_ready(settings: Settings, *, embedder: Embedder | None = None, args: 
     """
     knowledge = load_knowledge(settings.knowledge_dir)
     Path(settings.home).mkdir(parents=True, exist_ok=True)
+    with open(settings.home / ".bootstrap.lock", "w") as lock:
+        # Two processes starting on an empty home (serve and chat, or several workers) train once.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_ready(settings, knowledge, embedder, args, log, progress)
+
+
+def _ensure_ready(settings: Settings, knowledge: Knowledge, embedder: Embedder | None,
+                  args: RouterTrainingArgs | None, log: Log, progress: bool) -> dict[str, str]:
     registry = Registry(settings.models_dir)
     embedder = embedder or embedder_from_settings(settings)
     done: dict[str, str] = {}

@@ -7,7 +7,7 @@ import logging
 
 import gradio as gr
 
-from assistant.errors import AssistantError, ConversationNotFound
+from assistant.errors import EXPECTED_ERRORS, ConversationNotFound
 from assistant.pipeline import Assistant
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,10 @@ def _history(messages) -> tuple[list[dict], dict[int, int]]:
 def build_chat(assistant: Assistant) -> gr.Blocks:
     """The customer chat screen, driving `assistant`.
 
-    Its events are private (not callable through Gradio's API clients): programs use the REST API,
-    and a conversation is reachable only through the id this browser keeps, encrypted.
+    Its events are private (hidden from Gradio's API clients): programs use the REST API. The
+    conversation id this browser keeps is a random 128-bit bearer token: whoever holds it can continue
+    that conversation, nobody can guess another's. (Gradio encrypts BrowserState with a key it sends to
+    the page, so that encryption hides nothing and no server secret is given to it.)
     """
 
     def restore(conversation_id):
@@ -70,6 +72,10 @@ def build_chat(assistant: Assistant) -> gr.Blocks:
             status = assistant.conversation_status(conversation_id)
         except ConversationNotFound:
             return [], {}, gr.update(visible=False), None
+        except EXPECTED_ERRORS as exc:
+            log.error("could not restore conversation %s: %s", conversation_id, exc)
+            gr.Warning("Your earlier messages could not be loaded · 无法加载之前的对话")
+            return [], {}, gr.update(visible=False), conversation_id
         history, ids = _history(messages)
         return history, ids, gr.update(visible=status in ("escalated", "agent")), conversation_id
 
@@ -81,7 +87,7 @@ def build_chat(assistant: Assistant) -> gr.Blocks:
                 reply = assistant.reply(conversation_id, text, channel="web")
             except ConversationNotFound:  # the store was reset since this browser's last visit
                 reply = assistant.reply(None, text, channel="web")
-        except AssistantError as exc:
+        except EXPECTED_ERRORS as exc:
             log.error("reply failed: %s", exc)
             gr.Warning("Sorry, your message could not be sent, please try again · 消息发送失败，请重试")
             return gr.update(), history, ids, gr.update(), conversation_id  # the text stays in the box
@@ -97,7 +103,7 @@ def build_chat(assistant: Assistant) -> gr.Blocks:
             return
         try:
             assistant.feedback(conversation_id, int(message_id), 1 if data.liked else -1)
-        except AssistantError as exc:
+        except EXPECTED_ERRORS as exc:
             log.error("feedback not stored: %s", exc)
             gr.Warning("Your rating could not be saved · 评价保存失败")
 
@@ -106,7 +112,7 @@ def build_chat(assistant: Assistant) -> gr.Blocks:
 
     with gr.Blocks(title="Maple Market · 枫叶商城") as demo:
         conversation = gr.BrowserState(None, storage_key="shop-assistant-conversation",
-                                       secret=assistant.settings.secret())
+                                       secret="shop-assistant-browser-state")  # a fixed label, not a secret
         ids = gr.State({})
         gr.HTML("<div id='shop-header'><h1><span class='leaf'></span>Maple Market · 枫叶商城</h1>"
                 "<p>Customer service · 在线客服</p></div>")

@@ -10,6 +10,10 @@ from assistant.pii import id_number_ok, luhn_ok, mask
     ("office 010-62345678", "office [PHONE]", ("phone",)),
     ("card 4111 1111 1111 1111 was charged", "card [CARD] was charged", ("card",)),
     ("身份证 11010519491231002X", "身份证 [ID]", ("id_number",)),
+    # Chinese writes numbers straight after words, and full-width digits
+    ("我的手机号是13800138000，卡号4111111111111111", "我的手机号是[PHONE]，卡号[CARD]", ("phone", "card")),
+    ("手机１３８００１３８０００谢谢", "手机[PHONE]谢谢", ("phone",)),
+    ("邮箱ａｂｃ＠ｅｘａｍｐｌｅ．ｃｏｍ，谢谢！", "邮箱[EMAIL]，谢谢！", ("email",)),
 ])
 def test_personal_data_is_masked(text, masked, kinds):
     result = mask(text)

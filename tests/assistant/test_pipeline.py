@@ -30,6 +30,13 @@ def test_personal_data_never_reaches_the_store(fake_assistant):
     assert "13800138000" not in str(stored.entities)
 
 
+def test_a_number_across_the_length_limit_is_masked_before_the_cut(fake_assistant):
+    reply = fake_assistant.reply(None, "y" * 1992 + " 13800138000 and more text")
+    stored = rows(fake_assistant, Message)[0]
+    assert reply.notices and stored.truncated
+    assert "1380" not in stored.text and stored.pii_found == ["phone"]
+
+
 def test_empty_message_gets_a_prompt_and_stores_nothing(fake_assistant):
     reply = fake_assistant.reply(None, " \x00 ")
     assert reply.action == "prompt" and "question" in reply.text and reply.conversation_id is None
@@ -37,6 +44,8 @@ def test_empty_message_gets_a_prompt_and_stores_nothing(fake_assistant):
     started = fake_assistant.reply(None, "hi")
     again = fake_assistant.reply(started.conversation_id, "")
     assert again.conversation_id == started.conversation_id and len(rows(fake_assistant, Message)) == 2
+    chinese = fake_assistant.reply(None, "你好")
+    assert fake_assistant.reply(chinese.conversation_id, "   ").text.startswith("您好")
 
 
 def test_huge_message_is_cut_with_a_notice(fake_assistant):
@@ -108,3 +117,21 @@ def test_concurrent_customers_lose_no_turn(fake_assistant):
     for conversation in conversations:
         texts = [m.text for m in stored if m.conversation_id == conversation and m.role == "customer"]
         assert [t.rsplit(" ", 1)[1] for t in texts] == ["0", "1", "2", "3", "4"]
+
+
+def test_an_agent_taking_over_mid_turn_is_not_undone(fake_assistant, monkeypatch):
+    from assistant import store
+
+    first = fake_assistant.reply(None, "hi")
+    original = store.recent_bot_actions
+
+    def agent_takes_over_meanwhile(session, *, conversation_id, limit=5):
+        actions = original(session, conversation_id=conversation_id, limit=limit)
+        with store.transaction(fake_assistant.engine) as other:
+            store.get_conversation(other, conversation_id=conversation_id).status = "agent"
+        return actions
+
+    monkeypatch.setattr(store, "recent_bot_actions", agent_takes_over_meanwhile)
+    reply = fake_assistant.reply(first.conversation_id, "how much is shipping?")
+    assert reply.action == "hold" and reply.status == "agent" and reply.escalated
+    assert rows(fake_assistant, Conversation)[0].status == "agent"

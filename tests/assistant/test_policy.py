@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.policy import PolicyConfig, Turn, decide
+from assistant.policy import PolicyConfig, Turn, asks_for_human, decide
 from assistant.types import Route
 from retrieval.knowledge import FaqEntry
 from retrieval.retriever import Hit
@@ -37,6 +37,17 @@ def hit(score):
 ])
 def test_decide(args, action):
     assert decide(*args, CONFIG).action == action
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("can I talk to a human please", True), ("转人工", True), ("我要人工客服！", True), ("human", True),
+    ("let me speak to your manager", True), ("I want to speak with a real person", True),
+    ("维修的人工费多少钱", False), ("你们是人工智能吗", False), ("不用转人工，帮我查下订单", False),
+    ("I do NOT want a human agent", False), ("I don't need to talk to an agent", False),
+    ("representative sample sizes?", False),
+])
+def test_asking_for_a_human(text, asks):
+    assert asks_for_human(text) is asks
 
 
 def test_decision_says_why():

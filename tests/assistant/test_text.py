@@ -1,15 +1,15 @@
-from assistant.text import clean_message
+from assistant.text import clean_text, cut
 
 
 def test_control_characters_are_stripped_and_spacing_normalised():
-    cleaned = clean_message("  hi\x00\x07 there\u200b\r\n\r\n\r\n\r\nbye\ufeff ", 2000)
-    assert cleaned.text == "hi there\n\nbye" and not cleaned.truncated
+    assert clean_text("  hi\x00\x07 there\u200b\r\n\r\n\r\n\r\nbye\ufeff ") == "hi there\n\nbye"
 
 
-def test_long_messages_are_cut():
-    cleaned = clean_message("a" * 2500, 2000)
-    assert cleaned.truncated and len(cleaned.text) == 2000 and cleaned.original_length == 2500
+def test_long_texts_are_cut_but_never_inside_a_mask_tag():
+    assert cut("a" * 2500, 2000) == ("a" * 2000, True)
+    assert cut("short", 2000) == ("short", False)
+    assert cut("call [PHONE] now", 8) == ("call", True)
 
 
 def test_none_and_blank_become_empty():
-    assert clean_message(None, 10).text == "" and clean_message(" \t\n ", 10).text == ""
+    assert clean_text(None) == "" and clean_text(" \t\n ") == ""

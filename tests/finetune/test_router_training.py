@@ -51,3 +51,25 @@ def test_router_refuses_another_embedders_heads(tmp_path, hash_embedder):
 
     with pytest.raises(ModelMissing, match="assistant train router"):
         Router(tmp_path, Other(), order_id_pattern="MM").route("hi")
+
+
+def test_a_small_shop_trains_without_a_holdout(tmp_path, hash_embedder):
+    from collections import defaultdict
+
+    knowledge = load_knowledge(KNOWLEDGE)
+    per_intent = defaultdict(list)
+    for message in knowledge.messages:
+        per_intent[message.intent].append(message)
+    few = [m for messages in per_intent.values() for m in messages[:3]]
+    logged = []
+    metrics = train_router(few, hash_embedder, tmp_path, args=RouterTrainingArgs.tiny(), log=logged.append)
+    assert "holdout" not in metrics and any("Too few messages" in line for line in logged)
+    assert (tmp_path / "weights.npz").is_file()
+
+
+def test_one_sentiment_is_a_clear_error(tmp_path, hash_embedder):
+    from retrieval.errors import KnowledgeError
+
+    messages = [m for m in load_knowledge(KNOWLEDGE).messages if m.sentiment == "neutral"]
+    with pytest.raises(KnowledgeError, match="two sentiments"):
+        train_router(messages, hash_embedder, tmp_path, args=RouterTrainingArgs.tiny(), log=lambda _: None)

@@ -70,3 +70,14 @@ def test_content_hash_follows_the_files_it_covers(knowledge_copy):
     after = load_knowledge(knowledge_copy)
     assert before.content_hash("faq") != after.content_hash("faq")
     assert before.content_hash("messages", "intents") == after.content_hash("messages", "intents")
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("intents.yaml", "", "empty"),
+    ("shop.yaml", "", "empty"),
+    ("shop.yaml", "name: Shop\nfacts: [a, b]\n", "facts must be a mapping"),
+])
+def test_empty_or_malformed_yaml_is_a_problem(knowledge_copy, name, content, expected):
+    (knowledge_copy / name).write_text(content)
+    problems = validate_knowledge(knowledge_copy)
+    assert any(p.file.endswith(name) and expected in p.message for p in problems), problems[:3]

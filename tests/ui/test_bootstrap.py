@@ -43,11 +43,3 @@ def test_missing_or_stale_model_files_are_rebuilt(assistant_home, knowledge_copy
 def test_a_missing_embedder_is_named(tmp_path):
     with pytest.raises(ModelNotFoundError, match="ASSISTANT_EMBEDDER_PATH"):
         embedder_from_settings(Settings(embedder_path=str(tmp_path / "nope")))
-
-
-def test_the_browser_secret_is_created_once_and_private(assistant_home):
-    settings = Settings(home=assistant_home)
-    first = settings.secret()
-    assert first == Settings(home=assistant_home).secret() and len(first) >= 32
-    assert (assistant_home / "secret.key").stat().st_mode & 0o077 == 0
-    assert Settings(home=assistant_home, secret_key="given").secret() == "given"

@@ -7,9 +7,8 @@ import sys
 
 import typer
 
-from assistant.errors import AssistantError
+from assistant.errors import EXPECTED_ERRORS
 from assistant.settings import Settings
-from retrieval.errors import KnowledgeError, RetrievalError
 
 # Exit codes: 1 a problem the user can fix in their data or settings, 2 a usage error (typer's own).
 EXIT_PROBLEM = 1
@@ -31,10 +30,7 @@ def domain_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except KnowledgeError as exc:
-            log(f"error: {exc}")
-            raise typer.Exit(EXIT_PROBLEM) from exc
-        except (AssistantError, RetrievalError) as exc:
+        except EXPECTED_ERRORS as exc:
             log(f"error: {exc}")
             raise typer.Exit(EXIT_PROBLEM) from exc
 
