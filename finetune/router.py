@@ -29,13 +29,15 @@ def _can_hold_out(labels: list[str], fraction: float) -> bool:
 
 
 def _fit_head(features: sparse.csr_matrix, labels: list[str], c: float, args: RouterTrainingArgs,
-              balanced: bool, dim: int) -> LinearHead:
-    model = LogisticRegression(C=c, max_iter=args.max_iter, class_weight="balanced" if balanced else None)
+              balanced: bool, dim: int, start: LogisticRegression | None = None) -> tuple[LinearHead, LogisticRegression]:
+    """A linear head; `start` (the hold-out run's model) warm-starts the final fit on all messages."""
+    model = start or LogisticRegression(C=c, max_iter=args.max_iter, class_weight="balanced" if balanced else None)
+    model.warm_start = start is not None
     model.fit(features, labels)
     coef, bias = model.coef_, model.intercept_
     if coef.shape[0] == 1:  # binary: sklearn keeps one row; softmax over [0, z] gives the same probabilities
         coef, bias = np.vstack([np.zeros_like(coef), coef]), np.array([0.0, bias[0]])
-    return LinearHead(list(model.classes_), coef[:, :dim], coef[:, dim:], bias)
+    return LinearHead(list(model.classes_), coef[:, :dim], coef[:, dim:], bias), model
 
 
 def _predict(head: LinearHead, dense: np.ndarray, ngrams: sparse.csr_matrix) -> list[str]:
@@ -66,6 +68,7 @@ def train_router(messages: list[LabelledMessage], embedder: Embedder, folder: Pa
     dim = dense.shape[1]
 
     metrics: dict = {"train_size": len(texts), "intents": len(set(intents))}
+    starts: dict[str, LogisticRegression] = {}
     if len(set(sentiments)) < 2 or len(set(intents)) < 2:
         raise KnowledgeError("the labelled messages need at least two intents and two sentiments "
                              f"(found {sorted(set(intents))[:5]} and {sorted(set(sentiments))}): add messages")
@@ -76,9 +79,10 @@ def train_router(messages: list[LabelledMessage], embedder: Embedder, folder: Pa
         train_idx, test_idx = train_test_split(np.arange(len(texts)), test_size=args.holdout_fraction,
                                                random_state=args.seed, stratify=intents)
         log(f"Measuring on a held-out {len(test_idx)} of {len(texts)} messages (seed {args.seed}) ...")
-        intent_head = _fit_head(features[train_idx], [intents[i] for i in train_idx], args.intent_c, args, False, dim)
-        sentiment_head = _fit_head(features[train_idx], [sentiments[i] for i in train_idx], args.sentiment_c, args,
-                                   True, dim)
+        intent_head, starts["intent"] = _fit_head(features[train_idx], [intents[i] for i in train_idx],
+                                                  args.intent_c, args, False, dim)
+        sentiment_head, starts["sentiment"] = _fit_head(features[train_idx], [sentiments[i] for i in train_idx],
+                                                        args.sentiment_c, args, True, dim)
         predicted_intent = _predict(intent_head, dense[test_idx], ngrams[test_idx])
         predicted_sentiment = _predict(sentiment_head, dense[test_idx], ngrams[test_idx])
         truth_intent = [intents[i] for i in test_idx]
@@ -99,8 +103,9 @@ def train_router(messages: list[LabelledMessage], embedder: Embedder, folder: Pa
             f"sentiment accuracy {metrics['holdout']['sentiment']['accuracy']:.3f}")
 
     log("Fitting the router on all labelled messages ...")
-    heads = {"intent": _fit_head(features, intents, args.intent_c, args, False, dim),
-             "sentiment": _fit_head(features, sentiments, args.sentiment_c, args, True, dim)}
+    heads = {"intent": _fit_head(features, intents, args.intent_c, args, False, dim, starts.get("intent"))[0],
+             "sentiment": _fit_head(features, sentiments, args.sentiment_c, args, True, dim,
+                                    starts.get("sentiment"))[0]}
     metrics["seconds"] = round(time.perf_counter() - started, 1)
     save_router(Path(folder), heads, {"embedder": embedder.name, "n_features": args.n_features,
                                       "data_hash": data_hash, "args": args.to_dict(), "metrics": metrics})

@@ -112,7 +112,7 @@ def ensure_ready(settings: Settings, *, embedder: Embedder | None = None, args: 
 def _ensure_ready(settings: Settings, knowledge: Knowledge, embedder: Embedder | None,
                   args: RouterTrainingArgs | None, log: Log, progress: bool) -> dict[str, str]:
     registry = Registry(settings.models_dir)
-    embedder = embedder or embedder_from_settings(settings)
+    embedder = embedder or embedder_from_settings(settings, log)
     done: dict[str, str] = {}
     why = _router_fits(registry, knowledge, embedder)
     if why:
