@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +23,7 @@ import numpy as np
 from assistant.charsmap import compile_charsmap
 from assistant.errors import ModelNotFoundError
 from retrieval.embedder import ENCODER_FILE as MARKER_FILE
+from retrieval.files import atomic_folder
 
 MAGIC = b"E5S1"
 QK = 32  # weights per Q4_0 block
@@ -216,18 +214,10 @@ def convert(image_path: Path, cache_dir: Path, log=None) -> Path:
     target = Path(cache_dir) / f"multilingual-e5-small-{file_sha256(image_path)[:16]}"
     if (target / MARKER_FILE).is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     if log:
         log(f"Converting multilingual-e5-small from {image_path.name} into {target} (once, ~10 s) ...")
-    staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
-    try:
+    with atomic_folder(target) as staging:
         write_folder(read_image(image_path), staging)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 

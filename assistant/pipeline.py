@@ -23,7 +23,6 @@ from assistant.text import clean_text, cut
 from assistant.types import Decision, Draft, Reply, Route
 from retrieval.embedder import Embedder
 from retrieval.knowledge import Knowledge, load_knowledge
-from retrieval.language import detect_language
 from retrieval.retriever import Retriever
 
 @dataclass(frozen=True)

@@ -7,15 +7,13 @@ in and the `meta.json` that says how its vectors were made, so a mismatch is ref
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 from retrieval.errors import IndexMismatchError
+from retrieval.files import atomic_folder
 
 INDEX_FILE = "index.faiss"
 META_FILE = "meta.json"
@@ -70,18 +68,9 @@ class FaissIndex:
 
     def save(self, folder: Path) -> None:
         """Write the folder atomically: a reader sees the old folder or the new one, never half."""
-        folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-        try:
+        with atomic_folder(folder) as tmp:
             faiss.write_index(self._index, str(tmp / INDEX_FILE))
             (tmp / META_FILE).write_text(json.dumps({**self.meta, "count": self.count}, indent=2), encoding="utf-8")
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     @classmethod
     def load(cls, folder: Path, expect: dict | None = None) -> "FaissIndex":
