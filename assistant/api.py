@@ -1,17 +1,98 @@
-"""The HTTP routes of the runtime. The shop-facing conversation API arrives with the agents issue;
-for now a health check that says whether the models and the database answer."""
+"""The HTTP API that shop pages use: start a conversation with a shop key, then talk in it with the
+conversation's own token. Thin routes over `Assistant` and `store`; errors are JSON with a message."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+import threading
+import time
+from datetime import datetime
 
-from assistant.errors import EXPECTED_ERRORS
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from assistant import store
+from assistant.access import TOKEN_PREFIX, matches, new_secret
+from assistant.errors import EXPECTED_ERRORS, ConversationNotFound, InvalidInput, StoreError
 from assistant.pipeline import Assistant
+from assistant.tables import ApiKey, Conversation, Message
+
+
+class MessageIn(BaseModel):
+    text: str = Field(max_length=20_000, description="The customer's message (cut to 2,000 characters).")
+
+
+class FeedbackIn(BaseModel):
+    rating: int = Field(description="1 for thumbs up, -1 for thumbs down.")
+    comment: str | None = Field(default=None, max_length=2_000)
+
+
+class ConversationOut(BaseModel):
+    id: str
+    token: str
+
+
+class MessageOut(BaseModel):
+    id: int
+    role: str
+    text: str
+    created_at: datetime
+    intent: str | None = None
+    sentiment: str | None = None
+    source: str | None = None
+
+
+class RateLimiter:
+    """Token buckets: `rate` requests per minute per key, with bursts up to `rate`."""
+
+    def __init__(self, per_minute: int):
+        self.rate = per_minute / 60.0
+        self.capacity = float(per_minute)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            allowed = tokens >= 1.0
+            self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+            if len(self._buckets) > 100_000:  # forget idle clients rather than grow without bound
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 300}
+            return allowed
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization or not authorization.lower().startswith("bearer ") or not authorization[7:].strip():
+        raise HTTPException(401, "missing credentials: send 'Authorization: Bearer <key or token>'")
+    return authorization[7:].strip()
 
 
 def build_router(assistant: Assistant) -> APIRouter:
     """Routes bound to one shared Assistant."""
+    settings = assistant.settings
+    per_ip = RateLimiter(settings.api_rate_per_ip)
+    per_key = RateLimiter(settings.api_rate_per_key)
     router = APIRouter()
+
+    def limit(request: Request) -> None:
+        client = request.client.host if request.client else "unknown"
+        if not per_ip.allow(client):
+            raise HTTPException(429, f"too many requests from {client}: at most {settings.api_rate_per_ip} a minute")
+
+    def conversation_for(conversation_id: str, authorization: str | None) -> Conversation:
+        token = _bearer(authorization)
+        with store.transaction(assistant.engine) as session:
+            conversation = session.get(Conversation, conversation_id)
+        # The same answer for a missing conversation and a wrong token: ids reveal nothing.
+        if conversation is None or not matches(token, conversation.token_hash):
+            raise HTTPException(403, "this token does not open that conversation")
+        if not per_key.allow(f"conversation:{conversation.id}") or (
+                conversation.api_key_id and not per_key.allow(f"key:{conversation.api_key_id}")):
+            raise HTTPException(429, "too many messages: slow down and try again in a few seconds")
+        return conversation
 
     @router.get("/healthz")
     def healthz() -> dict:
@@ -23,4 +104,104 @@ def build_router(assistant: Assistant) -> APIRouter:
             raise HTTPException(status_code=503, detail=str(exc)) from exc
         return {"status": "ok", "models": versions}
 
+    @router.post("/api/v1/conversations", status_code=201, response_model=ConversationOut,
+                 dependencies=[Depends(limit)])
+    def start(authorization: str | None = Header(default=None)) -> ConversationOut:
+        """Start a conversation with a shop key; the returned token opens it (and only it)."""
+        key = _bearer(authorization)
+        token, token_hash = new_secret(TOKEN_PREFIX)
+        with store.transaction(assistant.engine) as session:
+            row: ApiKey | None = store.find_api_key(session, key=key)
+            if row is None:
+                raise HTTPException(401, "unknown or revoked API key: create one with `assistant keys create`")
+            if not per_key.allow(f"key:{row.id}"):
+                raise HTTPException(429, f"too many requests for key {row.prefix}…")
+            conversation = store.create_conversation(session, channel="api", token_hash=token_hash, api_key_id=row.id)
+        return ConversationOut(id=conversation.id, token=token)
+
+    @router.post("/api/v1/conversations/{conversation_id}/messages", dependencies=[Depends(limit)])
+    def send(conversation_id: str, message: MessageIn, authorization: str | None = Header(default=None)) -> dict:
+        """Send the customer's message; the reply comes back with its intent, sentiment and sources."""
+        conversation = conversation_for(conversation_id, authorization)
+        try:
+            reply = assistant.reply(conversation.id, message.text, channel="api")
+        except ConversationNotFound as exc:
+            raise HTTPException(404, str(exc)) from exc
+        except StoreError as exc:
+            raise HTTPException(503, "the message could not be stored, nothing was lost: try again") from exc
+        body = reply.as_json()
+        body["customer_message_id"] = reply.customer_message_id
+        return body
+
+    @router.get("/api/v1/conversations/{conversation_id}/messages", response_model=list[MessageOut],
+                dependencies=[Depends(limit)])
+    def poll(conversation_id: str, after: int = Query(0, ge=0, description="Only messages after this id."),
+             authorization: str | None = Header(default=None)) -> list[MessageOut]:
+        """The conversation's messages in order (agent replies included), optionally after a message id."""
+        conversation = conversation_for(conversation_id, authorization)
+        with store.transaction(assistant.engine) as session:
+            rows = store.list_messages(session, conversation_id=conversation.id, after_id=after)
+        return [MessageOut(id=m.id, role=m.role, text=m.text, created_at=m.created_at, intent=m.intent,
+                           sentiment=m.sentiment, source=m.source) for m in rows]
+
+    @router.post("/api/v1/messages/{message_id}/feedback", status_code=201, dependencies=[Depends(limit)])
+    def feedback(message_id: int, body: FeedbackIn, authorization: str | None = Header(default=None)) -> dict:
+        """Rate a bot reply; the token of the reply's conversation authorises it."""
+        with store.transaction(assistant.engine) as session:
+            message = session.get(Message, message_id)
+        conversation = conversation_for(message.conversation_id if message else "", authorization)
+        try:
+            return {"id": assistant.feedback(conversation.id, message_id, body.rating, body.comment)}
+        except InvalidInput as exc:
+            raise HTTPException(422 if "rating" in str(exc) else 404, str(exc)) from exc
+
     return router
+
+
+def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
+    """JSON bodies for every refusal: broken JSON is 400, an oversized body 413, never a 500 for bad input."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"detail": "the body is not valid JSON"}, status_code=400)
+        where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors)
+        return JSONResponse({"detail": f"invalid request: {where}"}, status_code=422)
+
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next):
+        if request.url.path.startswith("/api/"):
+            length = request.headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
+                return JSONResponse({"detail": f"the body is larger than {max_body_bytes} bytes"}, status_code=413)
+        return await call_next(request)
+
+
+def install_cors(app: FastAPI, assistant: Assistant, refresh_seconds: float = 30.0) -> None:
+    """CORS for /api/: the settings' origins plus those of the active shop keys (re-read every 30 s)."""
+    cache: dict = {"at": 0.0, "origins": set()}
+
+    def allowed() -> set[str]:
+        if time.monotonic() - cache["at"] > refresh_seconds:
+            with store.transaction(assistant.engine) as session:
+                keys = [k for k in store.list_api_keys(session) if k.revoked_at is None]
+            cache["origins"] = set(assistant.settings.cors_origins) | {o for k in keys for o in (k.origins or [])}
+            cache["at"] = time.monotonic()
+        return cache["origins"]
+
+    @app.middleware("http")
+    async def cors(request: Request, call_next):
+        origin = request.headers.get("origin")
+        if not origin or not request.url.path.startswith("/api/"):
+            return await call_next(request)
+        ok = origin.rstrip("/") in allowed()
+        headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
+                   "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                   "Access-Control-Allow-Methods": "GET, POST, OPTIONS", "Access-Control-Max-Age": "600"} if ok else {}
+        if request.method == "OPTIONS" and request.headers.get("access-control-request-method"):
+            return JSONResponse({} if ok else {"detail": f"origin {origin} is not allowed for this API"},
+                                status_code=200 if ok else 403, headers=headers)
+        response = await call_next(request)
+        response.headers.update(headers)
+        return response

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     # Messages longer than this are cut (with a notice to the customer) before anything else happens.
     max_message_chars: int = Field(default=2000, ge=50)
 
+    # HTTP API: requests a minute per client address, and per shop key or conversation; largest body.
+    api_rate_per_ip: int = Field(default=120, ge=1)
+    api_rate_per_key: int = Field(default=600, ge=1)
+    api_max_body_bytes: int = Field(default=65_536, ge=1024)
+    # Web origins allowed to call the API besides those given to shop keys (`assistant keys create --origin`).
+    cors_origins: list[str] = []
+
     # Where `assistant serve` listens.
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)

@@ -18,7 +18,8 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine, select
 
 from assistant.errors import ConversationNotFound, InvalidInput, StoreError
-from assistant.tables import CONVERSATION_STATUSES, Conversation, Feedback, Message, utcnow
+from assistant.access import KEY_PREFIX, hash_secret, new_secret
+from assistant.tables import CONVERSATION_STATUSES, ApiKey, Conversation, Feedback, Message, utcnow
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -50,10 +51,23 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the database's schema to `revision` through the ordered migrations."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    sqlite = engine.dialect.name == "sqlite"
     try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+        with engine.connect() as connection:
+            if sqlite:
+                # SQLite alters a table by copying it; with foreign keys enforced, dropping the old copy
+                # fails while other tables point at it. The check afterwards proves nothing was broken.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+                if broken:
+                    raise StoreError(f"migration left rows pointing at nothing: {broken[:5]}")
     except SQLAlchemyError as exc:
         raise StoreError(f"could not migrate the database at {engine.url!r}: {exc.__class__.__name__}: "
                          f"{exc.orig if hasattr(exc, 'orig') else exc}") from exc
@@ -71,8 +85,9 @@ def transaction(engine: Engine):
                          f"{getattr(exc, 'orig', exc)}); nothing of this turn was saved") from exc
 
 
-def create_conversation(session: Session, *, channel: str = "web", lang: str | None = None) -> Conversation:
-    conversation = Conversation(channel=channel, lang=lang)
+def create_conversation(session: Session, *, channel: str = "web", lang: str | None = None,
+                        token_hash: str | None = None, api_key_id: int | None = None) -> Conversation:
+    conversation = Conversation(channel=channel, lang=lang, token_hash=token_hash, api_key_id=api_key_id)
     session.add(conversation)
     session.flush()
     return conversation
@@ -135,3 +150,36 @@ def add_feedback(session: Session, *, conversation_id: str, message_id: int, rat
 
 def count_rows(session: Session, table) -> int:
     return int(session.exec(select(func.count()).select_from(table)).one())
+
+
+def create_api_key(session: Session, *, name: str, origins: list[str] | None = None) -> tuple[ApiKey, str]:
+    """A new shop key; returns the row and the key itself, which is stored only as its hash."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a key needs a name (the shop or site it is for)")
+    if session.exec(select(ApiKey).where(ApiKey.name == name)).first():
+        raise InvalidInput(f"a key named {name!r} exists already (names stay taken after revocation): choose another name")
+    key, key_hash = new_secret(KEY_PREFIX)
+    row = ApiKey(name=name, key_hash=key_hash, prefix=key[:len(KEY_PREFIX) + 4], origins=origins or [])
+    session.add(row)
+    session.flush()
+    return row, key
+
+
+def find_api_key(session: Session, *, key: str) -> ApiKey | None:
+    """The active (not revoked) key row for a presented key, or None."""
+    row = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_secret(key))).first()
+    return row if row is not None and row.revoked_at is None else None
+
+
+def revoke_api_key(session: Session, *, name: str) -> ApiKey:
+    row = session.exec(select(ApiKey).where(ApiKey.name == name)).first()
+    if row is None:
+        raise InvalidInput(f"no key named {name!r}: `assistant keys list` shows them")
+    row.revoked_at = row.revoked_at or utcnow()
+    session.add(row)
+    return row
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    return list(session.exec(select(ApiKey).order_by(ApiKey.id)))

@@ -35,6 +35,9 @@ class Conversation(ConversationBase, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    # SHA-256 of the conversation's API token (conversations started through the HTTP API only)
+    token_hash: str | None = Field(default=None, max_length=64)
+    api_key_id: int | None = Field(default=None, foreign_key="apikey.id")
 
 
 class ConversationPublic(ConversationBase):
@@ -85,3 +88,15 @@ class Feedback(SQLModel, table=True):
     rating: int                                               # +1 thumbs up, -1 thumbs down
     comment: str | None = None                                # masked
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class ApiKey(SQLModel, table=True):
+    """A shop's key for the HTTP API: it may start conversations, from the origins listed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    key_hash: str = Field(max_length=64, unique=True)          # SHA-256 of the key; the key is shown once
+    prefix: str = Field(max_length=16)                          # the key's first characters, to tell keys apart
+    origins: list | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))  # CORS origins
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

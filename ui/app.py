@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 from fastapi import FastAPI
 
-from assistant.api import build_router
+from assistant.api import build_router, install_cors, install_error_handlers
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
 from ui.chat import CSS, I18N, build_chat
@@ -17,6 +17,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     app = FastAPI(title="Shop assistant", version="0.1.0")
     app.state.assistant = assistant
     app.include_router(build_router(assistant))
+    install_error_handlers(app, settings.api_max_body_bytes)
+    install_cors(app, assistant)
     theme = gr.themes.Soft(primary_hue="orange", secondary_hue="stone")
     return gr.mount_gradio_app(app, build_chat(assistant), path="/", i18n=I18N, theme=theme, css=CSS,
                                footer_links=[], ssr_mode=False)

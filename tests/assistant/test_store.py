@@ -87,3 +87,20 @@ def test_postgres_urls_use_psycopg3():
     from assistant.settings import Settings
 
     assert Settings(database_url="postgresql://shop@db/assistant").db_url == "postgresql+psycopg://shop@db/assistant"
+
+
+def test_upgrading_a_first_version_database_keeps_its_data(tmp_path):
+    from sqlalchemy import text
+
+    engine = store.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    store.migrate(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO conversation (id, channel, status, created_at, updated_at) "
+                                "VALUES ('c1', 'web', 'escalated', '2026-01-01', '2026-01-01')"))
+        connection.execute(text("INSERT INTO message (id, conversation_id, role, text, truncated, created_at) "
+                                "VALUES (1, 'c1', 'customer', 'where is my order', 0, '2026-01-01')"))
+    store.migrate(engine)
+    with Session(engine) as session:
+        conversation = session.get(Conversation, "c1")
+        assert conversation.status == "escalated" and conversation.token_hash is None
+        assert [m.text for m in store.list_messages(session, conversation_id="c1")] == ["where is my order"]

@@ -27,3 +27,22 @@ def test_broken_knowledge_stops_chat_with_the_report(knowledge_copy, monkeypatch
     monkeypatch.setenv("ASSISTANT_KNOWLEDGE_DIR", str(knowledge_copy))
     result = runner.invoke(app, ["chat", "hi", "--json"])
     assert result.exit_code == 1 and "shop.yaml" in result.output and "Traceback" not in result.output
+
+
+def test_keys_create_prints_the_key_last_and_revoke_stops_it(assistant_home):
+    from assistant import store
+    from assistant.settings import Settings
+
+    created = runner.invoke(app, ["keys", "create", "--name", "shop", "--origin", "https://shop.example/"])
+    assert created.exit_code == 0, created.output
+    key = created.output.strip().splitlines()[-1]
+    engine = store.make_engine(Settings().db_url)
+    with store.transaction(engine) as session:
+        row = store.find_api_key(session, key=key)
+        assert row is not None and row.origins == ["https://shop.example"] and row.key_hash != key
+    assert runner.invoke(app, ["keys", "create", "--name", "shop"]).exit_code == 1  # names are unique
+    assert runner.invoke(app, ["keys", "create", "--name", "x", "--origin", "shop.example"]).exit_code == 2
+    assert runner.invoke(app, ["keys", "revoke", "shop"]).exit_code == 0
+    with store.transaction(engine) as session:
+        assert store.find_api_key(session, key=key) is None
+    assert '"revoked": "' in runner.invoke(app, ["keys", "list", "--json"]).output
