@@ -174,6 +174,41 @@ class Assistant:
             lang=route.lang, sources=tuple((h.id, h.score) for h in hits), entities=route.entities, notices=notices,
             latency_ms=latency)
 
+    def request_human(self, conversation_id: str | None, lang: str = "en", channel: str = "web") -> Reply:
+        """The customer's own "talk to a person" button: escalate now and tell them what happens next."""
+        rt = self.runtime
+        started = time.perf_counter()
+        with store.transaction(rt.engine) as session:
+            if conversation_id is None:
+                conversation = store.create_conversation(session, channel=channel, lang=lang)
+            else:
+                conversation = store.get_conversation(session, conversation_id=conversation_id, lock=True)
+            lang = conversation.lang or lang
+            if conversation.status in ("escalated", "agent"):
+                decision, status = Decision("hold", "already with an agent"), conversation.status
+                draft = Draft(phrase("hold", lang), "policy")
+            else:
+                hours = rt.knowledge.shop.fact_values(lang).get("support_hours", "")
+                decision = Decision("escalate", "the customer pressed 'talk to a person'")
+                draft = Draft(phrase("escalate", lang, wait=str(DEFAULT_WAIT_MINUTES), hours=hours), "policy")
+                status = "escalated"
+            message = store.add_message(
+                session, conversation=conversation, status=status,
+                escalation_reason=decision.reason if decision.action == "escalate" else None,
+                message=Message(role="bot", text=draft.text, lang=lang, action=decision.action, reason=decision.reason,
+                                source=draft.source, model_versions=rt.versions))
+        return Reply(
+            conversation_id=conversation.id, customer_message_id=0, message_id=message.id, text=draft.text,
+            action=decision.action, reason=decision.reason, source=draft.source, template_id=None, intent=None,
+            intent_confidence=None, sentiment=None, sentiment_score=None, escalated=True, status=status, lang=lang,
+            latency_ms=(time.perf_counter() - started) * 1000)
+
+    def messages_after(self, conversation_id: str, after_id: int) -> tuple[str, list[Message]]:
+        """The conversation's status and its messages after `after_id` (what a polling widget shows)."""
+        with store.transaction(self.engine) as session:
+            conversation = store.get_conversation(session, conversation_id=conversation_id)
+            return conversation.status, store.list_messages(session, conversation_id=conversation_id, after_id=after_id)
+
     def feedback(self, conversation_id: str, message_id: int, rating: int, comment: str | None = None) -> int:
         """Store a thumbs up (1) or down (-1) on one of the conversation's bot replies; returns its id."""
         with store.transaction(self.engine) as session:

@@ -121,6 +121,22 @@ def save_turn(session: Session, *, conversation: Conversation, customer: Message
     return customer, reply
 
 
+def add_message(session: Session, *, conversation: Conversation, message: Message, status: str | None = None,
+                escalation_reason: str | None = None) -> Message:
+    """Add one message (a notice, an agent's reply) and optionally move the conversation to `status`."""
+    if status is not None and status not in CONVERSATION_STATUSES:
+        raise InvalidInput(f"conversation status {status!r} is not one of {CONVERSATION_STATUSES}")
+    message.conversation_id = conversation.id
+    session.add(message)
+    conversation.status = status or conversation.status
+    conversation.updated_at = utcnow()
+    if escalation_reason:
+        conversation.escalation_reason = escalation_reason[:200]
+    session.add(conversation)
+    session.flush()
+    return message
+
+
 def list_messages(session: Session, *, conversation_id: str, after_id: int = 0) -> list[Message]:
     """A conversation's messages in order, optionally only those after a message id."""
     query = select(Message).where(Message.conversation_id == conversation_id, Message.id > after_id)

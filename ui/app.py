@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 
 from assistant.api import build_router, install_cors, install_error_handlers
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
 from ui.chat import CSS, I18N, build_chat
+
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAPI:
@@ -19,6 +25,13 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     app.include_router(build_router(assistant))
     install_error_handlers(app, settings.api_max_body_bytes)
     install_cors(app, assistant)
+
+    @app.get("/embed.js", include_in_schema=False)
+    def embed_script() -> FileResponse:
+        """The chat widget a shop pastes into its pages (README: Embed in your shop)."""
+        return FileResponse(STATIC / "embed.js", media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"})
+
     theme = gr.themes.Soft(primary_hue="orange", secondary_hue="stone")
     return gr.mount_gradio_app(app, build_chat(assistant), path="/", i18n=I18N, theme=theme, css=CSS,
                                footer_links=[], ssr_mode=False)

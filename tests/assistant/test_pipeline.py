@@ -135,3 +135,22 @@ def test_an_agent_taking_over_mid_turn_is_not_undone(fake_assistant, monkeypatch
     reply = fake_assistant.reply(first.conversation_id, "how much is shipping?")
     assert reply.action == "hold" and reply.status == "agent" and reply.escalated
     assert rows(fake_assistant, Conversation)[0].status == "agent"
+
+
+def test_the_customers_button_escalates_and_agent_messages_can_be_polled(fake_assistant):
+    from assistant import store
+
+    first = fake_assistant.reply(None, "你好")
+    pressed = fake_assistant.request_human(first.conversation_id)
+    assert pressed.escalated and pressed.status == "escalated" and "客服" in pressed.text  # the conversation's language
+    again = fake_assistant.request_human(first.conversation_id)
+    assert again.action == "hold"
+    with store.transaction(fake_assistant.engine) as session:
+        conversation = store.get_conversation(session, conversation_id=first.conversation_id)
+        store.add_message(session, conversation=conversation, status="agent",
+                          message=Message(role="agent", text="您好，我是客服小李"))
+    status, new = fake_assistant.messages_after(first.conversation_id, again.message_id)
+    assert status == "agent" and [(m.role, m.text) for m in new] == [("agent", "您好，我是客服小李")]
+    assert fake_assistant.reply(first.conversation_id, "好的").action == "hold"
+    fresh = fake_assistant.request_human(None)
+    assert fresh.conversation_id and fresh.escalated
