@@ -203,6 +203,20 @@ class Assistant:
             intent_confidence=None, sentiment=None, sentiment_score=None, escalated=True, status=status, lang=lang,
             latency_ms=(time.perf_counter() - started) * 1000)
 
+    def suggest(self, conversation_id: str) -> str:
+        """A draft answer to the conversation's latest customer message, for an agent to edit."""
+        rt = self.runtime
+        with store.transaction(rt.engine) as session:
+            store.get_conversation(session, conversation_id=conversation_id)
+            customer = [m for m in store.list_messages(session, conversation_id=conversation_id) if m.role == "customer"]
+        if not customer:
+            return ""
+        text = customer[-1].text
+        route = rt.router.route(text)
+        hits = rt.retriever.search(text, k=self.settings.top_k, lang=route.lang,
+                                   intent_prior=dict(route.intent_ranking), prior_weight=self.settings.intent_prior_weight)
+        return rt.drafter.draft(text, route, hits).text if hits else phrase("clarify", route.lang)
+
     def messages_after(self, conversation_id: str, after_id: int) -> tuple[str, list[Message]]:
         """The conversation's status and its messages after `after_id` (what a polling widget shows)."""
         with store.transaction(self.engine) as session:

@@ -71,6 +71,9 @@ class MessageBase(SQLModel):
 
 class Message(MessageBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    # An agent's corrections of the router's labels (training data for the learning loop)
+    corrected_intent: str | None = Field(default=None, max_length=64)
+    corrected_sentiment: str | None = Field(default=None, max_length=16)
     conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
@@ -100,3 +103,24 @@ class ApiKey(SQLModel, table=True):
     origins: list | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))  # CORS origins
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class Agent(SQLModel, table=True):
+    """A support agent's account for the console; the password is kept as a salted scrypt hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    password_hash: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class AgentAction(SQLModel, table=True):
+    """Everything an agent does (who, when, what): take over, reply, correct, hand back, resolve."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=32)
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    action: str = Field(max_length=32)
+    detail: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

@@ -46,3 +46,16 @@ def test_keys_create_prints_the_key_last_and_revoke_stops_it(assistant_home):
     with store.transaction(engine) as session:
         assert store.find_api_key(session, key=key) is None
     assert '"revoked": "' in runner.invoke(app, ["keys", "list", "--json"]).output
+
+
+def test_agents_add_reads_the_password_from_stdin(assistant_home):
+    from assistant import desk, store
+    from assistant.settings import Settings
+
+    added = runner.invoke(app, ["agents", "add", "lin", "--password-stdin"], input="s3cret-pass\n")
+    assert added.exit_code == 0, added.output
+    with store.transaction(store.make_engine(Settings().db_url)) as session:
+        assert desk.authenticate(session, name="lin", password="s3cret-pass") is not None
+    short = runner.invoke(app, ["agents", "add", "kim", "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "8 characters" in short.output
+    assert "lin" in runner.invoke(app, ["agents", "list"]).output

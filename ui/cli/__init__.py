@@ -11,7 +11,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import typer  # noqa: E402
 
-from ui.cli import chat, index, keys, knowledge, serve, train  # noqa: E402
+from ui.cli import agents, chat, index, keys, knowledge, serve, train  # noqa: E402
 
 app = typer.Typer(help="Offline bilingual customer-service assistant for online shops.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -21,6 +21,7 @@ app.add_typer(index.app, name="index")
 app.add_typer(train.app, name="train")
 app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(keys.app, name="keys")
+app.add_typer(agents.app, name="agents")
 
 
 def main() -> None:

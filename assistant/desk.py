@@ -1,0 +1,173 @@
+"""The agents' desk: accounts, the queue of escalated conversations, and every agent action, logged.
+
+Each action is one transaction that changes the conversation and writes an `AgentAction` row (who,
+when, what): those rows, the agents' replies and their label corrections are the training data of
+the learning loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from assistant import store
+from assistant.errors import InvalidInput
+from assistant.pii import mask
+from assistant.tables import Agent, AgentAction, Conversation, Message, utcnow
+from assistant.text import clean_text, cut
+from retrieval.knowledge import SENTIMENTS
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash, self-describing: scrypt$n$r$p$salt$hash."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, dklen=32, **_SCRYPT)
+    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt)}${b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), dklen=len(expected),
+                                n=int(n), r=int(r), p=int(p))
+    except (ValueError, TypeError):
+        return False
+    return kind == "scrypt" and hmac.compare_digest(actual, expected)
+
+
+def add_agent(session: Session, *, name: str, password: str) -> Agent:
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise InvalidInput("an agent name must have 1 to 64 characters")
+    if len(password) < 8:
+        raise InvalidInput("the password must have at least 8 characters")
+    if session.exec(select(Agent).where(Agent.name == name)).first():
+        raise InvalidInput(f"an agent named {name!r} exists already")
+    agent = Agent(name=name, password_hash=hash_password(password))
+    session.add(agent)
+    session.flush()
+    return agent
+
+
+def authenticate(session: Session, *, name: str, password: str) -> Agent | None:
+    agent = session.exec(select(Agent).where(Agent.name == name)).first()
+    if agent is None:
+        verify_password(password, hash_password("timing"))  # the same work whether the name exists or not
+        return None
+    return agent if verify_password(password, agent.password_hash) else None
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    conversation_id: str
+    status: str
+    reason: str
+    severity: int          # 3 angry, 2 asked for a person, 1 other
+    waiting_since: datetime
+    last_message: str
+
+
+def severity(reason: str | None) -> int:
+    reason = (reason or "").lower()
+    if "negative" in reason or "complaint" in reason:
+        return 3
+    if "human" in reason or "person" in reason:
+        return 2
+    return 1
+
+
+def queue(session: Session) -> list[QueueItem]:
+    """Escalated and agent-owned conversations: most severe first, then longest waiting."""
+    rows = session.exec(select(Conversation).where(Conversation.status.in_(("escalated", "agent")))).all()
+    items = []
+    for conversation in rows:
+        last = session.exec(select(Message).where(Message.conversation_id == conversation.id, Message.role == "customer")
+                            .order_by(Message.id.desc())).first()
+        items.append(QueueItem(conversation.id, conversation.status, conversation.escalation_reason or "",
+                               severity(conversation.escalation_reason), conversation.updated_at,
+                               last.text[:120] if last else ""))
+    return sorted(items, key=lambda i: (i.status != "escalated", -i.severity, i.waiting_since))
+
+
+def _agent(session: Session, name: str) -> Agent:
+    agent = session.exec(select(Agent).where(Agent.name == name)).first()
+    if agent is None:
+        raise InvalidInput(f"no agent named {name!r}")
+    return agent
+
+
+def _log(session: Session, agent: Agent, conversation: Conversation, action: str, message_id: int | None = None,
+         **detail) -> None:
+    session.add(AgentAction(agent_id=agent.id, conversation_id=conversation.id, message_id=message_id, action=action,
+                            detail=detail or None))
+
+
+def take_over(session: Session, *, agent_name: str, conversation_id: str) -> None:
+    agent = _agent(session, agent_name)
+    conversation = store.get_conversation(session, conversation_id=conversation_id, lock=True)
+    conversation.status, conversation.updated_at = "agent", utcnow()
+    session.add(conversation)
+    _log(session, agent, conversation, "take_over")
+
+
+def reply(session: Session, *, agent_name: str, conversation_id: str, text: str, max_chars: int = 2000) -> Message:
+    """An agent's message to the customer (masked like every stored text); the agent owns the conversation."""
+    agent = _agent(session, agent_name)
+    masked, _ = cut(mask(clean_text(text)).text, max_chars)
+    if not masked:
+        raise InvalidInput("the reply is empty")
+    conversation = store.get_conversation(session, conversation_id=conversation_id, lock=True)
+    message = store.add_message(session, conversation=conversation, status="agent",
+                                message=Message(role="agent", text=masked, lang=conversation.lang, source="agent"))
+    _log(session, agent, conversation, "reply", message.id)
+    return message
+
+
+def set_status(session: Session, *, agent_name: str, conversation_id: str, status: str) -> None:
+    """Hand the conversation back to the bot ("bot") or close it ("resolved")."""
+    if status not in ("bot", "resolved"):
+        raise InvalidInput(f"an agent can hand back (bot) or resolve, not set {status!r}")
+    agent = _agent(session, agent_name)
+    conversation = store.get_conversation(session, conversation_id=conversation_id, lock=True)
+    conversation.status, conversation.updated_at = status, utcnow()
+    session.add(conversation)
+    _log(session, agent, conversation, "hand_back" if status == "bot" else "resolve")
+
+
+def correct(session: Session, *, agent_name: str, message_id: int, intent: str | None = None,
+            sentiment: str | None = None, intents: list[str] | None = None) -> Message:
+    """Correct a customer message's intent and/or sentiment; the old and new labels are logged."""
+    agent = _agent(session, agent_name)
+    message = session.get(Message, message_id)
+    if message is None or message.role != "customer":
+        raise InvalidInput(f"message {message_id} is not a customer message")
+    if intent is not None and intents is not None and intent not in intents:
+        raise InvalidInput(f"intent {intent!r} is not one of the shop's intents")
+    if sentiment is not None and sentiment not in SENTIMENTS:
+        raise InvalidInput(f"sentiment {sentiment!r} is not one of {list(SENTIMENTS)}")
+    conversation = store.get_conversation(session, conversation_id=message.conversation_id)
+    change = {}
+    if intent is not None:
+        change["intent"] = {"from": message.corrected_intent or message.intent, "to": intent}
+        message.corrected_intent = intent
+    if sentiment is not None:
+        change["sentiment"] = {"from": message.corrected_sentiment or message.sentiment, "to": sentiment}
+        message.corrected_sentiment = sentiment
+    session.add(message)
+    _log(session, agent, conversation, "correct", message.id, **change)
+    return message
+
+
+def actions(session: Session, *, conversation_id: str) -> list[AgentAction]:
+    return list(session.exec(select(AgentAction).where(AgentAction.conversation_id == conversation_id)
+                             .order_by(AgentAction.id)))

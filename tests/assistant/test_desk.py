@@ -1,0 +1,83 @@
+import pytest
+from sqlmodel import Session, select
+
+from assistant import desk, store
+from assistant.errors import InvalidInput
+from assistant.tables import AgentAction, Conversation, Message
+
+
+def test_passwords_are_salted_and_checked():
+    first, second = desk.hash_password("correct horse"), desk.hash_password("correct horse")
+    assert first != second and first.startswith("scrypt$") and "correct" not in first
+    assert desk.verify_password("correct horse", first) and not desk.verify_password("wrong horse", first)
+    assert not desk.verify_password("x", "garbage")
+
+
+@pytest.fixture
+def desk_setup(fake_assistant):
+    angry = fake_assistant.reply(None, "I want to talk to a human agent now")
+    calm = fake_assistant.reply(None, "hi")
+    fake_assistant.request_human(calm.conversation_id)
+    with store.transaction(fake_assistant.engine) as session:
+        desk.add_agent(session, name="lin", password="s3cret-pass")
+        conversation = store.get_conversation(session, conversation_id=angry.conversation_id)
+        conversation.escalation_reason = "strongly negative sentiment (0.97)"
+    return fake_assistant, angry.conversation_id, calm.conversation_id
+
+
+def test_accounts(desk_setup):
+    assistant, _, _ = desk_setup
+    with store.transaction(assistant.engine) as session:
+        assert desk.authenticate(session, name="lin", password="s3cret-pass").name == "lin"
+        assert desk.authenticate(session, name="lin", password="nope") is None
+        assert desk.authenticate(session, name="nobody", password="s3cret-pass") is None
+        with pytest.raises(InvalidInput, match="exists"):
+            desk.add_agent(session, name="lin", password="another-pass")
+        with pytest.raises(InvalidInput, match="8 characters"):
+            desk.add_agent(session, name="kim", password="short")
+
+
+def test_queue_takeover_reply_correct_handback_resolve_all_logged(desk_setup):
+    assistant, angry, calm = desk_setup
+    with store.transaction(assistant.engine) as session:
+        items = desk.queue(session)
+    assert [i.conversation_id for i in items] == [angry, calm]  # the angry customer first
+    assert items[0].severity == 3 and items[0].last_message.startswith("I want to talk")
+
+    with store.transaction(assistant.engine) as session:
+        desk.take_over(session, agent_name="lin", conversation_id=angry)
+        sent = desk.reply(session, agent_name="lin", conversation_id=angry, text="Hi, call me on 13800138000")
+    assert assistant.conversation_status(angry) == "agent"
+    status, new = assistant.messages_after(angry, sent.id - 1)
+    assert [(m.role, m.text) for m in new] == [("agent", "Hi, call me on [PHONE]")]  # masked like everything
+    assert assistant.reply(angry, "thanks").action == "hold"  # the bot stays silent
+
+    customer = next(m for m in assistant.transcript(angry) if m.role == "customer")
+    with store.transaction(assistant.engine) as session:
+        desk.correct(session, agent_name="lin", message_id=customer.id, intent="complaint", sentiment="negative",
+                     intents=assistant.knowledge.intent_names)
+        with pytest.raises(InvalidInput):
+            desk.correct(session, agent_name="lin", message_id=customer.id, intent="nonsense",
+                         intents=assistant.knowledge.intent_names)
+        with pytest.raises(InvalidInput):
+            desk.correct(session, agent_name="lin", message_id=sent.id, sentiment="negative")
+        desk.set_status(session, agent_name="lin", conversation_id=angry, status="bot")
+    assert assistant.reply(angry, "how much is shipping?").action != "hold"  # handed back: the bot answers
+    with store.transaction(assistant.engine) as session:
+        desk.set_status(session, agent_name="lin", conversation_id=angry, status="resolved")
+        with pytest.raises(InvalidInput):
+            desk.set_status(session, agent_name="lin", conversation_id=angry, status="escalated")
+
+    with Session(assistant.engine) as session:
+        logged = [(a.action, a.detail) for a in session.exec(select(AgentAction).order_by(AgentAction.id))]
+        corrected = session.get(Message, customer.id)
+        assert session.get(Conversation, angry).status == "resolved"
+    assert [a for a, _ in logged] == ["take_over", "reply", "correct", "hand_back", "resolve"]
+    assert logged[2][1]["intent"]["to"] == "complaint" and corrected.corrected_intent == "complaint"
+    assert corrected.intent != "complaint" or corrected.intent == logged[2][1]["intent"]["from"]
+
+
+def test_suggest_drafts_from_the_last_customer_message(desk_setup):
+    assistant, angry, _ = desk_setup
+    assistant.reply(angry, "how much does shipping cost?")
+    assert assistant.suggest(angry)

@@ -1,0 +1,165 @@
+"""The agent console (Gradio), mounted at `/agent` behind a login: the queue of escalated
+conversations, a transcript with what the router and retriever saw, and the agent's actions."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+import gradio as gr
+
+from assistant import desk, store
+from assistant.errors import EXPECTED_ERRORS
+from assistant.pipeline import Assistant
+from retrieval.knowledge import SENTIMENTS, load_knowledge
+
+log = logging.getLogger(__name__)
+REFRESH_SECONDS = 5.0
+CSS = """
+.msg {border-radius: 8px; padding: 8px 12px; margin: 6px 0; max-width: 80%;}
+.msg.customer {background: #fff7ed; border: 1px solid #fed7aa;}
+.msg.bot {background: #f5f5f4; border: 1px solid #e7e5e4; margin-left: auto;}
+.msg.agent {background: #ecfdf5; border: 1px solid #a7f3d0; margin-left: auto;}
+.msg .meta {font-size: .78rem; opacity: .75; margin-top: 4px;}
+.msg .text {white-space: pre-wrap;}
+"""
+QUEUE_COLUMNS = ["conversation", "status", "severity", "waiting since (UTC)", "reason", "last customer message"]
+
+
+def render_transcript(messages) -> str:
+    """HTML of a transcript; every stored text is escaped, so a customer's <script> stays text."""
+    parts = []
+    for m in messages:
+        meta = [f"#{m.id}", m.role, m.created_at.strftime("%H:%M:%S")]
+        if m.role == "customer":
+            intent = m.corrected_intent or m.intent
+            mood = m.corrected_sentiment or m.sentiment
+            meta.append(f"intent {intent} ({(m.intent_confidence or 0):.2f})" + (" ✔ corrected" if m.corrected_intent else ""))
+            meta.append(f"sentiment {mood} ({(m.sentiment_score or 0):.2f})" + (" ✔ corrected" if m.corrected_sentiment else ""))
+            if m.retrieved:
+                meta.append("retrieved " + ", ".join(f"{r['id']} {r['score']:.2f}" for r in m.retrieved[:3]))
+        elif m.action:
+            meta.append(f"{m.action}: {m.reason}")
+        parts.append(f"<div class='msg {html.escape(m.role)}'><div class='text'>{html.escape(m.text)}</div>"
+                     f"<div class='meta'>{html.escape(' · '.join(str(x) for x in meta))}</div></div>")
+    return "".join(parts) or "<p>Select a conversation in the queue.</p>"
+
+
+def build_console(assistant: Assistant) -> gr.Blocks:
+    """The console; every handler reads the logged-in agent from the request."""
+    try:
+        intents = load_knowledge(assistant.settings.knowledge_dir).intent_names
+    except EXPECTED_ERRORS:  # the chat and /healthz report a broken knowledge folder; the console still opens
+        intents = []
+
+    def load_queue():
+        try:
+            with store.transaction(assistant.engine) as session:
+                items = desk.queue(session)
+        except EXPECTED_ERRORS as exc:
+            log.error("queue not loaded: %s", exc)
+            return gr.update()
+        return [[i.conversation_id, i.status, i.severity, i.waiting_since.strftime("%Y-%m-%d %H:%M"), i.reason,
+                 i.last_message] for i in items]
+
+    def show(conversation_id):
+        if not conversation_id:
+            return render_transcript([]), gr.update(choices=[])
+        status, messages = assistant.messages_after(conversation_id, 0)
+        customer = [(f"#{m.id}: {m.text[:50]}", m.id) for m in messages if m.role == "customer"]
+        return (f"<p><b>Status:</b> {html.escape(status)}</p>" + render_transcript(messages),
+                gr.update(choices=customer, value=customer[-1][1] if customer else None))
+
+    def pick(rows, event: gr.SelectData):
+        row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
+        values = rows.values.tolist() if hasattr(rows, "values") else rows
+        return values[row][0] if 0 <= row < len(values) else None
+
+    def act(action, conversation_id, text, request: gr.Request):
+        if not conversation_id:
+            gr.Warning("Select a conversation first")
+            return gr.update(), gr.update(), text
+        try:
+            with store.transaction(assistant.engine) as session:
+                if action == "take_over":
+                    desk.take_over(session, agent_name=request.username, conversation_id=conversation_id)
+                elif action == "reply":
+                    desk.reply(session, agent_name=request.username, conversation_id=conversation_id, text=text or "",
+                               max_chars=assistant.settings.max_message_chars)
+                    text = ""
+                else:
+                    desk.set_status(session, agent_name=request.username, conversation_id=conversation_id,
+                                    status="bot" if action == "hand_back" else "resolved")
+        except EXPECTED_ERRORS as exc:
+            gr.Warning(str(exc))
+        transcript, _ = show(conversation_id)
+        return transcript, load_queue(), text
+
+    def suggest(conversation_id):
+        if not conversation_id:
+            return ""
+        try:
+            return assistant.suggest(conversation_id)
+        except EXPECTED_ERRORS as exc:
+            gr.Warning(str(exc))
+            return ""
+
+    def correct(conversation_id, message_id, intent, sentiment, request: gr.Request):
+        try:
+            with store.transaction(assistant.engine) as session:
+                desk.correct(session, agent_name=request.username, message_id=int(message_id), intent=intent or None,
+                             sentiment=sentiment or None, intents=intents)
+        except (EXPECTED_ERRORS + (TypeError, ValueError)) as exc:
+            gr.Warning(f"Not saved: {exc}")
+        return show(conversation_id)[0]
+
+    with gr.Blocks(title="Agent console · 客服工作台") as console:
+        gr.Markdown("## Agent console · 客服工作台")
+        selected = gr.State(None)
+        with gr.Row():
+            with gr.Column(scale=2):
+                queue_table = gr.Dataframe(headers=QUEUE_COLUMNS, interactive=False, wrap=True,
+                                           label="Queue: most severe first, then longest waiting · 待处理")
+                refresh = gr.Button("Refresh", size="sm")
+            with gr.Column(scale=3):
+                transcript = gr.HTML(render_transcript([]))
+                answer = gr.Textbox(label="Reply to the customer · 回复", lines=3)
+                with gr.Row():
+                    send = gr.Button("Send reply", variant="primary")
+                    draft = gr.Button("Suggest a reply")
+                with gr.Row():
+                    take = gr.Button("Take over")
+                    back = gr.Button("Hand back to the bot")
+                    done = gr.Button("Resolve", variant="stop")
+                with gr.Accordion("Correct the router's labels · 修正标签", open=False):
+                    message = gr.Dropdown(label="Customer message", choices=[])
+                    new_intent = gr.Dropdown(label="Intent", choices=[""] + intents, value="")
+                    new_sentiment = gr.Dropdown(label="Sentiment", choices=["", *SENTIMENTS], value="")
+                    save = gr.Button("Save correction")
+        timer = gr.Timer(REFRESH_SECONDS)
+
+        private = {"api_visibility": "private"}
+        queue_table.select(pick, [queue_table], [selected], **private).then(
+            show, [selected], [transcript, message], **private)
+        refresh.click(load_queue, None, [queue_table], **private)
+        timer.tick(load_queue, None, [queue_table], show_progress="hidden", **private)
+        for button, action in ((take, "take_over"), (send, "reply"), (back, "hand_back"), (done, "resolve")):
+            button.click(act, [gr.State(action), selected, answer], [transcript, queue_table, answer], **private)
+        draft.click(suggest, [selected], [answer], **private)
+        console.load(load_queue, None, [queue_table], **private)
+        save.click(correct, [selected, message, new_intent, new_sentiment], [transcript], **private)
+    return console
+
+
+def agent_login(assistant: Assistant):
+    """The console's login check: an agent account created with `assistant agents add`."""
+
+    def check(username: str, password: str) -> bool:
+        try:
+            with store.transaction(assistant.engine) as session:
+                return desk.authenticate(session, name=username, password=password) is not None
+        except EXPECTED_ERRORS as exc:
+            log.error("login check failed: %s", exc)
+            return False
+
+    return check
