@@ -117,8 +117,9 @@ def build_console(assistant: Assistant) -> gr.Blocks:
         gr.Markdown("## Agent console · 客服工作台")
         selected = gr.State(None)
         with gr.Row():
-            with gr.Column(scale=2):
+            with gr.Column(scale=3):
                 queue_table = gr.Dataframe(headers=QUEUE_COLUMNS, interactive=False, wrap=True,
+                                           column_widths=["24%", "11%", "9%", "16%", "18%", "22%"],
                                            label="Queue: most severe first, then longest waiting · 待处理")
                 refresh = gr.Button("Refresh", size="sm")
             with gr.Column(scale=3):
