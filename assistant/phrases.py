@@ -14,8 +14,8 @@ PHRASES = {
     },
     "escalate": {
         "en": "I'm passing your conversation to one of our support agents now. An agent will reply here, "
-              "usually within {wait} minutes during service hours ({hours}).",
-        "zh": "已为您转接人工客服，客服会在这里回复您。服务时间（{hours}）内通常 {wait} 分钟内回复。",
+              "in about {wait} minutes during service hours ({hours}).",
+        "zh": "已为您转接人工客服，客服会在这里回复您。服务时间（{hours}）内预计约 {wait} 分钟回复。",
     },
     "hold": {
         "en": "Thanks, your message was added to the conversation. Our agent will answer here.",

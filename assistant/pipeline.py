@@ -41,8 +41,6 @@ class Runtime:
 # Characters past the length limit that are masked before cutting: longer than any phone, card or e-mail.
 CUT_MARGIN = 256
 
-# Rough wait announced to an escalated customer, in minutes (the agents issue replaces it with the queue's).
-DEFAULT_WAIT_MINUTES = 5
 
 
 class Assistant:
@@ -130,7 +128,7 @@ class Assistant:
             with store.transaction(rt.engine) as session:
                 conversation = store.get_conversation(session, conversation_id=conversation_id)
                 status, lang = conversation.status, conversation.lang
-                history = [Turn(a) for a in store.recent_bot_actions(session, conversation_id=conversation_id)]
+                history = [Turn(a, oos) for a, oos in store.recent_turns(session, conversation_id=conversation_id)]
         if not masked.text:
             # Nothing to read: prompt politely (in the conversation's language) and store nothing.
             return self._prompt(conversation_id, status, lang or "en", started)
@@ -188,9 +186,8 @@ class Assistant:
                 decision, status = Decision("hold", "already with an agent"), conversation.status
                 draft = Draft(phrase("hold", lang), "policy")
             else:
-                hours = rt.knowledge.shop.fact_values(lang).get("support_hours", "")
                 decision = Decision("escalate", "the customer pressed 'talk to a person'")
-                draft = Draft(phrase("escalate", lang, wait=str(DEFAULT_WAIT_MINUTES), hours=hours), "policy")
+                draft = self._escalation_notice(lang, rt.knowledge)
                 status = "escalated"
             message = store.add_message(
                 session, conversation=conversation, status=status,
@@ -254,15 +251,21 @@ class Assistant:
         kept, was_cut = cut(masked.text, limit)
         return Masked(kept, masked.found), was_cut or len(text) > limit + CUT_MARGIN
 
-    @staticmethod
-    def _draft(text: str, decision: Decision, route: Route, hits, drafter: TemplateDrafter,
+    def _draft(self, text: str, decision: Decision, route: Route, hits, drafter: TemplateDrafter,
                knowledge: Knowledge) -> Draft:
         if decision.action == "answer":
             return drafter.draft(text, route, hits)
         if decision.action == "escalate":
-            hours = knowledge.shop.fact_values(route.lang).get("support_hours", "")
-            return Draft(phrase("escalate", route.lang, wait=str(DEFAULT_WAIT_MINUTES), hours=hours), "policy")
+            return self._escalation_notice(route.lang, knowledge)
         return Draft(phrase(decision.action, route.lang), "policy")
+
+    def _escalation_notice(self, lang: str, knowledge: Knowledge) -> Draft:
+        """What an escalated customer reads: an agent is coming, and roughly when (from the queue's length)."""
+        with store.transaction(self.engine) as session:
+            waiting = store.count_waiting(session)
+        wait = self.settings.minutes_per_waiting_conversation * (waiting + 1)
+        hours = knowledge.shop.fact_values(lang).get("support_hours", "")
+        return Draft(phrase("escalate", lang, wait=str(wait), hours=hours), "policy")
 
     @staticmethod
     def _prompt(conversation_id: str | None, status: str, lang: str, started: float) -> Reply:

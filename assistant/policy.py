@@ -42,9 +42,14 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class Turn:
-    """What the policy needs to know of an earlier bot turn."""
+    """What the policy needs to know of an earlier turn."""
 
-    action: str
+    action: str | None            # what the bot did: answer | clarify | escalate | hold
+    out_of_scope: bool = False    # whether the router found the customer's message out of scope
+
+    @property
+    def stuck(self) -> bool:
+        return self.action == "clarify" or self.out_of_scope
 
 
 def decide(route: Route, hits: list[Hit], history: list[Turn], status: str, text: str,
@@ -64,10 +69,11 @@ def decide(route: Route, hits: list[Hit], history: list[Turn], status: str, text
     if route.sentiment == "negative" and route.negative_score >= config.escalate_negative_score:
         return Decision("escalate", f"strongly negative sentiment ({route.negative_score:.2f})")
     agrees = bool(hits) and hits[0].entry.intent == route.intent and route.intent_confidence >= config.min_agree_confidence
-    if not hits or (hits[0].score < config.min_answer_score and not agrees):
-        recent = [turn.action for turn in history[-config.max_clarifications:]]
-        if len(recent) == config.max_clarifications and all(a == "clarify" for a in recent):
-            return Decision("escalate", f"{config.max_clarifications + 1} messages in a row without a good answer")
+    weak = not hits or (hits[0].score < config.min_answer_score and not agrees)
+    recent = history[-config.max_clarifications:]
+    if (weak or route.out_of_scope) and len(recent) == config.max_clarifications and all(t.stuck for t in recent):
+        return Decision("escalate", f"{config.max_clarifications + 1} messages in a row out of scope or without a good answer")
+    if weak:
         best = f"{hits[0].score:.2f}" if hits else "none"
         return Decision("clarify", f"no confident answer (best score {best})")
     why = "" if hits[0].score >= config.min_answer_score else f", intent '{route.intent}' agrees"

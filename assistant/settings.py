@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     min_intent_confidence: float = Field(default=0.30, ge=0.0, le=1.0)
     # A negative sentiment at or above this probability hands the conversation to an agent.
     escalate_negative_score: float = Field(default=0.80, ge=0.0, le=1.0)
+    # The wait announced to an escalated customer: this many minutes per conversation waiting, theirs included.
+    minutes_per_waiting_conversation: int = Field(default=3, ge=1)
     # Messages longer than this are cut (with a notice to the customer) before anything else happens.
     max_message_chars: int = Field(default=2000, ge=50)
 

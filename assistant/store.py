@@ -143,11 +143,24 @@ def list_messages(session: Session, *, conversation_id: str, after_id: int = 0) 
     return list(session.exec(query.order_by(Message.id)))
 
 
-def recent_bot_actions(session: Session, *, conversation_id: str, limit: int = 5) -> list[str]:
-    """The actions of the latest bot replies, oldest first."""
-    query = (select(Message.action).where(Message.conversation_id == conversation_id, Message.role == "bot")
-             .order_by(Message.id.desc()).limit(limit))
-    return list(reversed(list(session.exec(query))))
+def recent_turns(session: Session, *, conversation_id: str, limit: int = 5) -> list[tuple[str | None, bool]]:
+    """(the bot's action, whether the customer's message was out of scope) of the latest turns, oldest first."""
+    rows = list(session.exec(select(Message).where(Message.conversation_id == conversation_id,
+                                                   Message.role.in_(("customer", "bot")))
+                             .order_by(Message.id.desc()).limit(4 * limit)))
+    turns, answered_by = [], None
+    for message in rows:  # newest first: a customer message is answered by the bot message after it
+        if message.role == "bot":
+            answered_by = message.action
+        else:
+            turns.append((answered_by, bool(message.out_of_scope)))
+            answered_by = None
+    return list(reversed(turns[:limit]))
+
+
+def count_waiting(session: Session) -> int:
+    """Conversations escalated and not yet taken by an agent."""
+    return int(session.exec(select(func.count()).select_from(Conversation).where(Conversation.status == "escalated")).one())
 
 
 def add_feedback(session: Session, *, conversation_id: str, message_id: int, rating: int,

@@ -123,7 +123,7 @@ def test_an_agent_taking_over_mid_turn_is_not_undone(fake_assistant, monkeypatch
     from assistant import store
 
     first = fake_assistant.reply(None, "hi")
-    original = store.recent_bot_actions
+    original = store.recent_turns
 
     def agent_takes_over_meanwhile(session, *, conversation_id, limit=5):
         actions = original(session, conversation_id=conversation_id, limit=limit)
@@ -131,7 +131,7 @@ def test_an_agent_taking_over_mid_turn_is_not_undone(fake_assistant, monkeypatch
             store.get_conversation(other, conversation_id=conversation_id).status = "agent"
         return actions
 
-    monkeypatch.setattr(store, "recent_bot_actions", agent_takes_over_meanwhile)
+    monkeypatch.setattr(store, "recent_turns", agent_takes_over_meanwhile)
     reply = fake_assistant.reply(first.conversation_id, "how much is shipping?")
     assert reply.action == "hold" and reply.status == "agent" and reply.escalated
     assert rows(fake_assistant, Conversation)[0].status == "agent"
@@ -154,3 +154,9 @@ def test_the_customers_button_escalates_and_agent_messages_can_be_polled(fake_as
     assert fake_assistant.reply(first.conversation_id, "好的").action == "hold"
     fresh = fake_assistant.request_human(None)
     assert fresh.conversation_id and fresh.escalated
+
+
+def test_the_announced_wait_grows_with_the_queue(fake_assistant):
+    first = fake_assistant.request_human(None)
+    second = fake_assistant.request_human(None)
+    assert "about 3 minutes" in first.text and "about 6 minutes" in second.text

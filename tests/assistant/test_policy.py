@@ -32,6 +32,8 @@ def hit(score):
     ((route(sentiment="negative", negative=0.6), hit(0.9), [], "bot", "a bit annoyed"), "answer"),
     ((route("x"), hit(0.2), [Turn("clarify"), Turn("clarify")], "bot", "?"), "escalate"),
     ((route("x"), hit(0.2), [Turn("clarify"), Turn("answer")], "bot", "?"), "clarify"),
+    ((route(oos=True), hit(0.9), [Turn("answer", True), Turn("clarify")], "bot", "?"), "escalate"),
+    ((route(oos=True), hit(0.9), [Turn("answer", True), Turn("answer")], "bot", "weather?"), "answer"),
     ((route(), hit(0.9), [], "escalated", "hello?"), "hold"),
     ((route(), hit(0.9), [], "agent", "hello?"), "hold"),
 ])
