@@ -171,9 +171,11 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
 
     @app.middleware("http")
     async def body_limit(request: Request, call_next):
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith("/api/") and request.method in ("POST", "PUT", "PATCH"):
             length = request.headers.get("content-length")
-            if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
+            if length is None:  # a chunked body could be of any size: refuse it before reading it
+                return JSONResponse({"detail": "send the body with a Content-Length header"}, status_code=411)
+            if not length.isdigit() or int(length) > max_body_bytes:
                 return JSONResponse({"detail": f"the body is larger than {max_body_bytes} bytes"}, status_code=413)
         return await call_next(request)
 

@@ -65,6 +65,11 @@ def test_every_refusal_is_json_with_the_right_status(api):
                                                             "Content-Type": "application/json"}), 413),
         (client.post("/api/v1/messages/999999/feedback", json={"rating": 1}, headers=auth(first["token"])), 403),
     ]
+    def chunks():
+        yield b'{"text": "hi"}'
+
+    cases.append((client.post(path, content=chunks(), headers={**auth(first["token"]),
+                                                               "Content-Type": "application/json"}), 411))
     for response, status in cases:
         assert response.status_code == status, (status, response.text)
         assert response.json()["detail"]
