@@ -6,17 +6,9 @@ import sys
 
 import typer
 
-from ui.cli.common import domain_errors, settings
+from ui.cli.common import domain_errors, migrated_engine
 
 app = typer.Typer(help="Support agents' accounts.", no_args_is_help=True)
-
-
-def _engine():
-    from assistant import store
-
-    engine = store.make_engine(settings().db_url)
-    store.migrate(engine)
-    return engine
 
 
 @app.command("add")
@@ -31,7 +23,7 @@ def add(name: str = typer.Argument(..., help="The agent's login name."),
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with store.transaction(_engine()) as session:
+    with store.transaction(migrated_engine()) as session:
         agent = desk.add_agent(session, name=name, password=password)
     typer.echo(f"Agent {agent.name!r} can now sign in at /agent.")
 
@@ -45,6 +37,6 @@ def list_agents() -> None:
     from assistant import store
     from assistant.tables import Agent
 
-    with store.transaction(_engine()) as session:
+    with store.transaction(migrated_engine()) as session:
         for agent in session.exec(select(Agent).order_by(Agent.name)):
             typer.echo(f"{agent.name}\tsince {agent.created_at:%Y-%m-%d}")

@@ -23,6 +23,15 @@ def settings() -> Settings:
     return Settings()
 
 
+def migrated_engine():
+    """The settings' database, migrated to the newest schema (commands that only touch the store)."""
+    from assistant import store
+
+    engine = store.make_engine(settings().db_url)
+    store.migrate(engine)
+    return engine
+
+
 def domain_errors(command):
     """Print a domain error's message (it says what to do) and exit 1, instead of a traceback."""
 

@@ -6,17 +6,9 @@ import json
 
 import typer
 
-from ui.cli.common import domain_errors, settings
+from ui.cli.common import domain_errors, migrated_engine
 
 app = typer.Typer(help="Shop API keys.", no_args_is_help=True)
-
-
-def _engine():
-    from assistant import store
-
-    engine = store.make_engine(settings().db_url)
-    store.migrate(engine)
-    return engine
 
 
 @app.command("create")
@@ -31,7 +23,7 @@ def create(name: str = typer.Option(..., "--name", help="The shop or site the ke
     for value in origins:
         if not value.startswith(("http://", "https://")):
             raise typer.BadParameter(f"{value!r} is not an origin: write it as https://host[:port]")
-    with store.transaction(_engine()) as session:
+    with store.transaction(migrated_engine()) as session:
         row, key = store.create_api_key(session, name=name, origins=origins)
     typer.echo(f"Created key {row.name!r} ({row.prefix}…); origins: {', '.join(origins) or 'none (server-side use)'}.")
     typer.echo("Keep it secret; it is not shown again:")
@@ -44,7 +36,7 @@ def revoke(name: str = typer.Argument(..., help="The key's name.")) -> None:
     """Revoke a key: it can start no more conversations (existing ones keep their tokens)."""
     from assistant import store
 
-    with store.transaction(_engine()) as session:
+    with store.transaction(migrated_engine()) as session:
         row = store.revoke_api_key(session, name=name)
     typer.echo(f"Revoked key {row.name!r} ({row.prefix}…).")
 
@@ -55,7 +47,7 @@ def list_keys(as_json: bool = typer.Option(False, "--json")) -> None:
     """The keys, with their origins and whether they are revoked."""
     from assistant import store
 
-    with store.transaction(_engine()) as session:
+    with store.transaction(migrated_engine()) as session:
         rows = [{"name": k.name, "prefix": k.prefix, "origins": k.origins or [], "created": k.created_at.isoformat(),
                  "revoked": k.revoked_at.isoformat() if k.revoked_at else None} for k in store.list_api_keys(session)]
     if as_json:
