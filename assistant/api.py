@@ -7,7 +7,9 @@ import threading
 import time
 from datetime import datetime
 
+import anyio
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -89,8 +91,8 @@ def build_router(assistant: Assistant) -> APIRouter:
         # The same answer for a missing conversation and a wrong token: ids reveal nothing.
         if conversation is None or not matches(token, conversation.token_hash):
             raise HTTPException(403, "this token does not open that conversation")
-        if not per_key.allow(f"conversation:{conversation.id}") or (
-                conversation.api_key_id and not per_key.allow(f"key:{conversation.api_key_id}")):
+        # Per conversation only: a shop's many open widgets must not share (and drain) one key's budget.
+        if not per_key.allow(f"conversation:{conversation.id}"):
             raise HTTPException(429, "too many messages: slow down and try again in a few seconds")
         return conversation
 
@@ -106,7 +108,7 @@ def build_router(assistant: Assistant) -> APIRouter:
 
     @router.post("/api/v1/conversations", status_code=201, response_model=ConversationOut,
                  dependencies=[Depends(limit)])
-    def start(authorization: str | None = Header(default=None)) -> ConversationOut:
+    def start(authorization: str | None = Header(default=None), origin: str | None = Header(default=None)) -> ConversationOut:
         """Start a conversation with a shop key; the returned token opens it (and only it)."""
         key = _bearer(authorization)
         token, token_hash = new_secret(TOKEN_PREFIX)
@@ -114,6 +116,8 @@ def build_router(assistant: Assistant) -> APIRouter:
             row: ApiKey | None = store.find_api_key(session, key=key)
             if row is None:
                 raise HTTPException(401, "unknown or revoked API key: create one with `assistant keys create`")
+            if origin and row.origins and origin.rstrip("/") not in row.origins:
+                raise HTTPException(403, f"this key may be used from {', '.join(row.origins)}, not from {origin}")
             if not per_key.allow(f"key:{row.id}"):
                 raise HTTPException(429, f"too many requests for key {row.prefix}…")
             conversation = store.create_conversation(session, channel="api", token_hash=token_hash, api_key_id=row.id)
@@ -123,19 +127,14 @@ def build_router(assistant: Assistant) -> APIRouter:
     def send(conversation_id: str, message: MessageIn, authorization: str | None = Header(default=None)) -> dict:
         """Send the customer's message; the reply comes back with its intent, sentiment and sources."""
         conversation = conversation_for(conversation_id, authorization)
-        try:
-            reply = assistant.reply(conversation.id, message.text, channel="api")
-        except ConversationNotFound as exc:
-            raise HTTPException(404, str(exc)) from exc
-        except StoreError as exc:
-            raise HTTPException(503, "the message could not be stored, nothing was lost: try again") from exc
+        reply = assistant.reply(conversation.id, message.text, channel="api", token=_bearer(authorization))
         body = reply.as_json()
         body["customer_message_id"] = reply.customer_message_id
         return body
 
     @router.get("/api/v1/conversations/{conversation_id}/messages", response_model=list[MessageOut],
                 dependencies=[Depends(limit)])
-    def poll(conversation_id: str, after: int = Query(0, ge=0, description="Only messages after this id."),
+    def poll(conversation_id: str, after: int = Query(0, ge=0, le=2**62, description="Only messages after this id."),
              authorization: str | None = Header(default=None)) -> list[MessageOut]:
         """The conversation's messages in order (agent replies included), optionally after a message id."""
         conversation = conversation_for(conversation_id, authorization)
@@ -145,21 +144,33 @@ def build_router(assistant: Assistant) -> APIRouter:
                            sentiment=m.sentiment, source=m.source) for m in rows]
 
     @router.post("/api/v1/messages/{message_id}/feedback", status_code=201, dependencies=[Depends(limit)])
-    def feedback(message_id: int, body: FeedbackIn, authorization: str | None = Header(default=None)) -> dict:
+    def feedback(body: FeedbackIn, message_id: int = PathParam(..., ge=1, le=2**62),
+                 authorization: str | None = Header(default=None)) -> dict:
         """Rate a bot reply; the token of the reply's conversation authorises it."""
         with store.transaction(assistant.engine) as session:
             message = session.get(Message, message_id)
         conversation = conversation_for(message.conversation_id if message else "", authorization)
-        try:
-            return {"id": assistant.feedback(conversation.id, message_id, body.rating, body.comment)}
-        except InvalidInput as exc:
-            raise HTTPException(422 if "rating" in str(exc) else 404, str(exc)) from exc
+        return {"id": assistant.feedback(conversation.id, message_id, body.rating, body.comment,
+                                         token=_bearer(authorization))}
 
     return router
 
 
 def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
     """JSON bodies for every refusal: broken JSON is 400, an oversized body 413, never a 500 for bad input."""
+
+    @app.exception_handler(StoreError)
+    async def store_down(request: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"detail": "the database is not answering; nothing was half-saved: try again"},
+                            status_code=503)
+
+    @app.exception_handler(ConversationNotFound)
+    async def not_found(request: Request, exc: ConversationNotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -175,7 +186,7 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
             length = request.headers.get("content-length")
             if length is None:  # a chunked body could be of any size: refuse it before reading it
                 return JSONResponse({"detail": "send the body with a Content-Length header"}, status_code=411)
-            if not length.isdigit() or int(length) > max_body_bytes:
+            if not (length.isascii() and length.isdecimal()) or int(length) > max_body_bytes:
                 return JSONResponse({"detail": f"the body is larger than {max_body_bytes} bytes"}, status_code=413)
         return await call_next(request)
 
@@ -188,7 +199,8 @@ def install_cors(app: FastAPI, assistant: Assistant, refresh_seconds: float = 30
         if time.monotonic() - cache["at"] > refresh_seconds:
             with store.transaction(assistant.engine) as session:
                 keys = [k for k in store.list_api_keys(session) if k.revoked_at is None]
-            cache["origins"] = set(assistant.settings.cors_origins) | {o for k in keys for o in (k.origins or [])}
+            cache["origins"] = ({o.rstrip("/") for o in assistant.settings.cors_origins}
+                                | {o for k in keys for o in (k.origins or [])})
             cache["at"] = time.monotonic()
         return cache["origins"]
 
@@ -197,10 +209,11 @@ def install_cors(app: FastAPI, assistant: Assistant, refresh_seconds: float = 30
         origin = request.headers.get("origin")
         if not origin or not request.url.path.startswith("/api/"):
             return await call_next(request)
-        ok = origin.rstrip("/") in allowed()
+        ok = origin.rstrip("/") in await anyio.to_thread.run_sync(allowed)
         headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
                    "Access-Control-Allow-Headers": "Authorization, Content-Type",
-                   "Access-Control-Allow-Methods": "GET, POST, OPTIONS", "Access-Control-Max-Age": "600"} if ok else {}
+                   "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                   "Access-Control-Max-Age": "600"} if ok else {"Vary": "Origin"}
         if request.method == "OPTIONS" and request.headers.get("access-control-request-method"):
             return JSONResponse({} if ok else {"detail": f"origin {origin} is not allowed for this API"},
                                 status_code=200 if ok else 403, headers=headers)

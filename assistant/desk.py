@@ -59,10 +59,13 @@ def add_agent(session: Session, *, name: str, password: str) -> Agent:
     return agent
 
 
+_DUMMY_HASH = hash_password("the same work whether the name exists or not")
+
+
 def authenticate(session: Session, *, name: str, password: str) -> Agent | None:
     agent = session.exec(select(Agent).where(Agent.name == name)).first()
     if agent is None:
-        verify_password(password, hash_password("timing"))  # the same work whether the name exists or not
+        verify_password(password, _DUMMY_HASH)  # one scrypt either way: timing does not tell names apart
         return None
     return agent if verify_password(password, agent.password_hash) else None
 
@@ -87,14 +90,19 @@ def severity(reason: str | None) -> int:
 
 
 def queue(session: Session) -> list[QueueItem]:
-    """Escalated and agent-owned conversations: most severe first, then longest waiting."""
+    """Escalated and agent-owned conversations: most severe first, then longest waiting.
+
+    Waiting counts from the escalation (its notice), so a customer who writes again keeps their place.
+    """
     rows = session.exec(select(Conversation).where(Conversation.status.in_(("escalated", "agent")))).all()
     items = []
     for conversation in rows:
-        last = session.exec(select(Message).where(Message.conversation_id == conversation.id, Message.role == "customer")
-                            .order_by(Message.id.desc())).first()
+        messages = store.list_messages(session, conversation_id=conversation.id)
+        last = next((m for m in reversed(messages) if m.role == "customer"), None)
+        escalated = next((m for m in reversed(messages) if m.action == "escalate"), None)
         items.append(QueueItem(conversation.id, conversation.status, conversation.escalation_reason or "",
-                               severity(conversation.escalation_reason), conversation.updated_at,
+                               severity(conversation.escalation_reason),
+                               escalated.created_at if escalated else conversation.updated_at,
                                last.text[:120] if last else ""))
     return sorted(items, key=lambda i: (i.status != "escalated", -i.severity, i.waiting_since))
 

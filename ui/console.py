@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import html
 import logging
+import time
+
+import anyio
 
 import gradio as gr
 
@@ -65,7 +68,7 @@ def build_console(assistant: Assistant) -> gr.Blocks:
     def show(conversation_id):
         if not conversation_id:
             return render_transcript([]), gr.update(choices=[])
-        status, messages = assistant.messages_after(conversation_id, 0)
+        status, messages = assistant.messages_after(conversation_id, 0, staff=True)
         customer = [(f"#{m.id}: {m.text[:50]}", m.id) for m in messages if m.role == "customer"]
         return (f"<p><b>Status:</b> {html.escape(status)}</p>" + render_transcript(messages),
                 gr.update(choices=customer, value=customer[-1][1] if customer else None))
@@ -143,7 +146,7 @@ def build_console(assistant: Assistant) -> gr.Blocks:
         queue_table.select(pick, [queue_table], [selected], **private).then(
             show, [selected], [transcript, message], **private)
         refresh.click(load_queue, None, [queue_table], **private)
-        timer.tick(load_queue, None, [queue_table], show_progress="hidden", **private)
+        timer.tick(load_queue, None, [queue_table], show_progress="hidden", concurrency_limit=None, **private)
         for button, action in ((take, "take_over"), (send, "reply"), (back, "hand_back"), (done, "resolve")):
             button.click(act, [gr.State(action), selected, answer], [transcript, queue_table, answer], **private)
         draft.click(suggest, [selected], [answer], **private)
@@ -152,15 +155,36 @@ def build_console(assistant: Assistant) -> gr.Blocks:
     return console
 
 
+# After this many failed logins for one name within FAILURE_WINDOW seconds, that name waits it out.
+MAX_FAILURES = 5
+FAILURE_WINDOW = 300.0
+
+
 def agent_login(assistant: Assistant):
-    """The console's login check: an agent account created with `assistant agents add`."""
+    """The console's login check: an agent account created with `assistant agents add`.
+
+    Async, with the database and scrypt in a worker thread, so a login never stalls the server; a
+    name with MAX_FAILURES failures in FAILURE_WINDOW seconds is refused until the window passes.
+    """
+    failures: dict[str, list[float]] = {}
 
     def check(username: str, password: str) -> bool:
+        now = time.monotonic()
+        recent = [t for t in failures.get(username, []) if now - t < FAILURE_WINDOW]
+        if len(recent) >= MAX_FAILURES:
+            failures[username] = recent
+            log.warning("login for %r refused: %d failures in %.0f s", username, len(recent), FAILURE_WINDOW)
+            return False
         try:
             with store.transaction(assistant.engine) as session:
-                return desk.authenticate(session, name=username, password=password) is not None
+                ok = desk.authenticate(session, name=username, password=password) is not None
         except EXPECTED_ERRORS as exc:
             log.error("login check failed: %s", exc)
             return False
+        failures[username] = [] if ok else [*recent, now]
+        return ok
 
-    return check
+    async def login(username: str, password: str) -> bool:
+        return await anyio.to_thread.run_sync(check, username, password)
+
+    return login

@@ -97,3 +97,28 @@ def test_cors_allows_only_the_shops_origins(api):
     assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "https://shop.example"
     other = client.options("/api/v1/conversations", headers={"Origin": "https://evil.example", **preflight})
     assert other.status_code == 403 and "access-control-allow-origin" not in other.headers
+
+
+def test_an_api_conversation_opens_only_with_its_token(api, fake_assistant):
+    from assistant.errors import ConversationNotFound
+
+    client, key, _ = api
+    conversation = start(client, key)
+    for call in (lambda: fake_assistant.messages_after(conversation["id"], 0),   # what the web chat calls
+                 lambda: fake_assistant.reply(conversation["id"], "hi"),
+                 lambda: fake_assistant.request_human(conversation["id"])):
+        with pytest.raises(ConversationNotFound):
+            call()
+    assert fake_assistant.messages_after(conversation["id"], 0, conversation["token"])[0] == "bot"
+
+
+def test_odd_input_is_refused_not_crashed(api):
+    client, key, _ = api
+    conversation = start(client, key)
+    token = auth(conversation["token"])
+    path = f"/api/v1/conversations/{conversation['id']}/messages"
+    assert client.get(path, params={"after": 10**30}, headers=token).status_code == 422
+    assert client.post(f"/api/v1/messages/{10**30}/feedback", json={"rating": 1}, headers=token).status_code == 422
+    wrong_origin = client.post("/api/v1/conversations", headers={**auth(key), "Origin": "https://evil.example"})
+    assert wrong_origin.status_code == 403 and "shop.example" in wrong_origin.json()["detail"]
+    assert client.post("/api/v1/conversations", headers={**auth(key), "Origin": "https://shop.example"}).status_code == 201
