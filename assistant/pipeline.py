@@ -161,14 +161,16 @@ class Assistant:
                 if conversation.status != status:  # an agent took over (or another turn escalated) meanwhile
                     decision, draft, new_status = plan(conversation.status)
             latency = (time.perf_counter() - started) * 1000
-            bot = Message(
+            # While an agent owns the conversation (hold) the bot stays silent: nothing of its is stored or shown.
+            bot = None if decision.action == "hold" else Message(
                 role="bot", text=draft.text, lang=route.lang, action=decision.action, reason=decision.reason,
                 source=draft.source, template_id=draft.template_id, model_versions=rt.versions, latency_ms=latency,
                 retrieved=sources[:1] if draft.template_id else [])
             store.save_turn(session, conversation=conversation, customer=customer, reply=bot, status=new_status,
                             escalation_reason=decision.reason if decision.action == "escalate" else None)
         return Reply(
-            conversation_id=conversation.id, customer_message_id=customer.id, message_id=bot.id, text=draft.text,
+            conversation_id=conversation.id, customer_message_id=customer.id, message_id=bot.id if bot else 0,
+            text=draft.text if bot else "",
             action=decision.action, reason=decision.reason, source=draft.source, template_id=draft.template_id,
             intent=route.intent, intent_confidence=route.intent_confidence, sentiment=route.sentiment,
             sentiment_score=route.sentiment_score, escalated=new_status in ("escalated", "agent"), status=new_status,

@@ -101,15 +101,18 @@ def get_conversation(session: Session, *, conversation_id: str, lock: bool = Fal
     return conversation
 
 
-def save_turn(session: Session, *, conversation: Conversation, customer: Message, reply: Message,
-              status: str, escalation_reason: str | None = None) -> tuple[Message, Message]:
-    """Add a customer message and its reply, and update the conversation, in the caller's transaction."""
+def save_turn(session: Session, *, conversation: Conversation, customer: Message, reply: Message | None,
+              status: str, escalation_reason: str | None = None) -> tuple[Message, Message | None]:
+    """Add a customer message and its reply (None: the bot stays silent, an agent owns the conversation),
+    and update the conversation, in the caller's transaction."""
     if status not in CONVERSATION_STATUSES:
         raise InvalidInput(f"conversation status {status!r} is not one of {CONVERSATION_STATUSES}")
-    customer.conversation_id = reply.conversation_id = conversation.id
+    customer.conversation_id = conversation.id
     session.add(customer)
     session.flush()  # the customer message gets the lower id, so transcripts order by id
-    session.add(reply)
+    if reply is not None:
+        reply.conversation_id = conversation.id
+        session.add(reply)
     conversation.status = status
     conversation.updated_at = utcnow()
     if escalation_reason:

@@ -126,9 +126,11 @@ def build_chat(assistant: Assistant) -> gr.Blocks:
             log.error("reply failed: %s", exc)
             gr.Warning("Sorry, your message could not be sent, please try again · 消息发送失败，请重试")
             return gr.update(), history, ids, gr.update(), conversation_id, seen  # the text stays in the box
-        answer = "\n\n".join([reply.text, *(f"_{notice}_" for notice in reply.notices)])
-        history = [*history, {"role": "user", "content": text.strip()}, {"role": "assistant", "content": answer}]
-        ids = {**ids, len(history) - 1: reply.message_id}
+        history = [*history, {"role": "user", "content": text.strip()}]
+        if reply.message_id:  # an agent owns the conversation: the bot stays silent
+            answer = "\n\n".join([reply.text, *(f"_{notice}_" for notice in reply.notices)])
+            history.append({"role": "assistant", "content": answer})
+            ids = {**ids, len(history) - 1: reply.message_id}
         latest = max(seen or 0, reply.message_id)
         return "", history, ids, gr.update(visible=reply.escalated), reply.conversation_id, latest
 

@@ -23,7 +23,7 @@ def chat(text: str = typer.Argument(..., help="The customer's message."),
     if as_json:
         print(json.dumps(reply.as_json(), ensure_ascii=False))
         return
-    print(reply.text)
+    print(reply.text or "(an agent owns this conversation: the assistant stays silent)")
     for notice in reply.notices:
         print(f"({notice})")
     log(f"[conversation {reply.conversation_id} · intent {reply.intent} ({(reply.intent_confidence or 0):.2f}) · "
