@@ -132,6 +132,19 @@ def build_router(assistant: Assistant) -> APIRouter:
         body["customer_message_id"] = reply.customer_message_id
         return body
 
+    @router.get("/api/v1/conversations/{conversation_id}", dependencies=[Depends(limit)])
+    def status(conversation_id: str, authorization: str | None = Header(default=None)) -> dict:
+        """The conversation's status (bot, escalated, agent, resolved): what a widget shows the customer."""
+        conversation = conversation_for(conversation_id, authorization)
+        return {"id": conversation.id, "status": conversation.status, "lang": conversation.lang,
+                "escalated": conversation.status in ("escalated", "agent")}
+
+    @router.post("/api/v1/conversations/{conversation_id}/escalate", dependencies=[Depends(limit)])
+    def escalate(conversation_id: str, authorization: str | None = Header(default=None)) -> dict:
+        """The customer's own 'talk to a person' button: hand the conversation to an agent now."""
+        conversation = conversation_for(conversation_id, authorization)
+        return assistant.request_human(conversation.id, channel="api", token=_bearer(authorization)).as_json()
+
     @router.get("/api/v1/conversations/{conversation_id}/messages", response_model=list[MessageOut],
                 dependencies=[Depends(limit)])
     def poll(conversation_id: str, after: int = Query(0, ge=0, le=2**62, description="Only messages after this id."),

@@ -44,6 +44,12 @@ def test_a_shop_page_talks_with_the_assistant(api):
     rated = client.post(f"/api/v1/messages/{body['message_id']}/feedback", json={"rating": -1},
                         headers=auth(conversation["token"]))
     assert rated.status_code == 201 and rated.json()["id"] > 0
+    state = f"/api/v1/conversations/{conversation['id']}"
+    assert client.get(state, headers=auth(conversation["token"])).json()["status"] == "bot"
+    pressed = client.post(state + "/escalate", headers=auth(conversation["token"]))
+    assert pressed.status_code == 200 and pressed.json()["escalated"] and "minutes" in pressed.json()["reply"]
+    assert client.get(state, headers=auth(conversation["token"])).json()["status"] == "escalated"
+    assert client.post(state + "/escalate", headers=auth("ct_wrong")).status_code == 403
 
 
 def test_every_refusal_is_json_with_the_right_status(api):
