@@ -62,6 +62,10 @@ def add_agent(session: Session, *, name: str, password: str) -> Agent:
 _DUMMY_HASH = hash_password("the same work whether the name exists or not")
 
 
+def list_agents(session: Session) -> list[Agent]:
+    return list(session.exec(select(Agent).order_by(Agent.name)))
+
+
 def authenticate(session: Session, *, name: str, password: str) -> Agent | None:
     agent = session.exec(select(Agent).where(Agent.name == name)).first()
     if agent is None:

@@ -173,7 +173,7 @@ class Assistant:
             text=draft.text if bot else "",
             action=decision.action, reason=decision.reason, source=draft.source, template_id=draft.template_id,
             intent=route.intent, intent_confidence=route.intent_confidence, sentiment=route.sentiment,
-            sentiment_score=route.sentiment_score, escalated=new_status in ("escalated", "agent"), status=new_status,
+            sentiment_score=route.sentiment_score, status=new_status,
             lang=route.lang, sources=tuple((h.id, h.score) for h in hits), entities=route.entities, notices=notices,
             latency_ms=latency)
 
@@ -201,9 +201,8 @@ class Assistant:
                 message=Message(role="bot", text=draft.text, lang=lang, action=decision.action, reason=decision.reason,
                                 source=draft.source, model_versions=rt.versions))
         return Reply(
-            conversation_id=conversation.id, customer_message_id=0, message_id=message.id, text=draft.text,
-            action=decision.action, reason=decision.reason, source=draft.source, template_id=None, intent=None,
-            intent_confidence=None, sentiment=None, sentiment_score=None, escalated=True, status=status, lang=lang,
+            conversation_id=conversation.id, message_id=message.id, text=draft.text, action=decision.action,
+            reason=decision.reason, source=draft.source, status=status, lang=lang,
             latency_ms=(time.perf_counter() - started) * 1000)
 
     def suggest(self, conversation_id: str) -> str:
@@ -284,10 +283,8 @@ class Assistant:
     def _prompt(conversation_id: str | None, status: str, lang: str, started: float) -> Reply:
         """The reply to an empty message; `conversation_id` stays as it was (None: none was started)."""
         return Reply(
-            conversation_id=conversation_id, customer_message_id=0, message_id=0, text=phrase("empty", lang),
-            action="prompt", reason="empty message", source="policy", template_id=None, intent=None,
-            intent_confidence=None, sentiment=None, sentiment_score=None,
-            escalated=status in ("escalated", "agent"), status=status, lang=lang,
+            conversation_id=conversation_id, message_id=0, text=phrase("empty", lang), action="prompt",
+            reason="empty message", source="policy", status=status, lang=lang,
             latency_ms=(time.perf_counter() - started) * 1000)
 
 

@@ -52,24 +52,29 @@ class Reply:
     """
 
     conversation_id: str | None
-    customer_message_id: int
-    message_id: int
+    message_id: int            # the bot's stored reply; 0 when nothing was stored
     text: str
     action: str
     reason: str
     source: str
-    template_id: str | None
-    intent: str | None
-    intent_confidence: float | None
-    sentiment: str | None
-    sentiment_score: float | None
-    escalated: bool
     status: str
     lang: str
+    customer_message_id: int = 0
+    template_id: str | None = None
+    # What the router read; None for replies that are not to a customer message (a prompt, a button)
+    intent: str | None = None
+    intent_confidence: float | None = None
+    sentiment: str | None = None
+    sentiment_score: float | None = None
     sources: tuple[tuple[str, float], ...] = ()
     entities: tuple[Entity, ...] = ()
     notices: tuple[str, ...] = field(default=())
     latency_ms: float = 0.0
+
+    @property
+    def escalated(self) -> bool:
+        """Whether an agent has (or is about to take) the conversation."""
+        return self.status in ("escalated", "agent")
 
     def as_json(self) -> dict:
         """A JSON-ready dict with the fields scripts rely on."""

@@ -56,7 +56,7 @@ def run(home: Path, turns: int) -> dict:
         reply = assistant.reply(conversation, text)
         total.append((time.perf_counter() - t0) * 1000)
         conversation = reply.conversation_id if reply.status == "bot" else None
-        router.embedder._recent.clear()  # measure the stages as reply() runs them: route embeds, search reuses
+        router.embedder.forget_recent()  # measure the stages as reply() runs them: route embeds, search reuses
         t0 = time.perf_counter()
         route = router.route(text)
         route_ms.append((time.perf_counter() - t0) * 1000)

@@ -49,7 +49,7 @@ def main() -> None:
 
     def measure(name: str, top3) -> None:
         per_lang: dict[str, list[int]] = {}
-        embedder._recent.clear()  # every configuration embeds its queries itself (ms/query is comparable)
+        embedder.forget_recent()  # every configuration embeds its queries itself (ms/query is comparable)
         started = time.perf_counter()
         for row in paraphrases:
             ids = top3(row["text"])

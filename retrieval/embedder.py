@@ -78,6 +78,11 @@ class Embedder:
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get_dim())
 
+    def forget_recent(self) -> None:
+        """Drop the remembered single-text vectors (benchmarks measure encoding, not the cache)."""
+        with self._recent_lock:
+            self._recent.clear()
+
     def unknown_fraction(self, text: str) -> float:
         """Share of the text's tokens the model's vocabulary cannot read (Chinese in an English model)."""
         tokenizer = load_sentence_model(self.path, self.device).tokenizer

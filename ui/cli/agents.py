@@ -32,11 +32,8 @@ def add(name: str = typer.Argument(..., help="The agent's login name."),
 @domain_errors
 def list_agents() -> None:
     """The agents' names."""
-    from sqlmodel import select
-
-    from assistant import store
-    from assistant.tables import Agent
+    from assistant import desk, store
 
     with store.transaction(migrated_engine()) as session:
-        for agent in session.exec(select(Agent).order_by(Agent.name)):
+        for agent in desk.list_agents(session):
             typer.echo(f"{agent.name}\tsince {agent.created_at:%Y-%m-%d}")
