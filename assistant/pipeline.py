@@ -72,15 +72,18 @@ class Assistant:
             knowledge = load_knowledge(settings.knowledge_dir)
             registry = Registry(settings.models_dir)
             embedder = self.embedder or embedder_from_settings(settings)
-            router = Router(registry.active_folder("router"), embedder,
+            # A fine-tuned classifier, once one is trained, reads messages instead of the bootstrap router.
+            kind = "classifier" if registry.active_version("classifier") else "router"
+            router = Router(registry.active_folder(kind), embedder,
                             order_id_pattern=knowledge.shop.order_id_pattern,
-                            min_confidence=settings.min_intent_confidence)
+                            min_confidence=settings.min_intent_confidence, int8=settings.classifier_int8)
             retriever = Retriever(registry.active_folder("index"), embedder, lexical_weight=settings.lexical_weight)
             router.warm_up()
             retriever.warm_up()
             engine = store.make_engine(settings.db_url)
             store.migrate(engine)
-            versions = {kind: registry.active_version(kind) for kind in ("router", "index")}
+            versions = {kind: version for kind in ("router", "classifier", "index")
+                        if (version := registry.active_version(kind))}
             policy = PolicyConfig(
                 min_answer_score=settings.min_answer_score,
                 escalate_negative_score=settings.escalate_negative_score,

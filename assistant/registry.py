@@ -16,7 +16,10 @@ from pathlib import Path
 
 from assistant.errors import ModelMissing
 
-KINDS = ("router", "index")
+KINDS = ("router", "classifier", "index")
+# What makes a version of each kind, for the message when none is active.
+MAKERS = {"router": "assistant train router", "classifier": "assistant train classifier",
+          "index": "assistant index build"}
 ACTIVE_FILE = "ACTIVE"
 VERSION_FILE = "version.json"
 
@@ -69,8 +72,7 @@ class Registry:
         """The active version's folder; ModelMissing (saying what to run) when there is none."""
         version = self.active_version(kind)
         if version is None or not (self._kind_dir(kind) / version).is_dir():
-            command = "assistant train router" if kind == "router" else "assistant index build"
-            raise ModelMissing(f"no active {kind} under {self._kind_dir(kind)}: run `{command}` "
+            raise ModelMissing(f"no active {kind} under {self._kind_dir(kind)}: run `{MAKERS[kind]}` "
                                "(or `assistant serve`, which builds what is missing)")
         return self._kind_dir(kind) / version
 

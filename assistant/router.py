@@ -1,8 +1,11 @@
 """The router: a message's intent (or out of scope), its sentiment, and the entities it carries.
 
-The classifier is two linear heads (intent, sentiment) over one feature vector: the frozen sentence
-embedding of the message joined with hashed character n-grams, which read Chinese and typos where an
-English encoder sees unknown tokens. `finetune` trains the heads; this module runs them.
+It reads a message with one of two models, whichever folder it is given:
+- a fine-tuned classifier (`assistant.classifier`, from `assistant train classifier`): one tuned
+  encoder with an intent and a sentiment head, calibrated, with its own out-of-scope rule;
+- the instant bootstrap router: two linear heads (intent, sentiment) over one feature vector, the
+  frozen sentence embedding of the message joined with hashed character n-grams, which read Chinese
+  and typos where an English encoder sees unknown tokens (trained at the first start in seconds).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from assistant.classifier import CONFIG_FILE as CLASSIFIER_CONFIG
+from assistant.classifier import TextClassifier
 from assistant.entities import extract_entities
 from assistant.errors import ModelMissing
 from assistant.types import Route
@@ -85,10 +90,12 @@ class Router:
     """Reads a (masked) customer message.
 
     Args:
-        folder: a router folder written by `finetune.router.train_router`.
-        embedder: the embedder the heads were trained on (checked against `router.json`).
+        folder: a router folder written by `finetune.router.train_router`, or a classifier folder
+            written by `finetune.classifier.train_classifier` (with intent and sentiment heads).
+        embedder: the embedder the linear heads were trained on (checked against `router.json`).
         order_id_pattern: the shop's order-id regular expression, for entity extraction.
-        min_confidence: below this intent probability the message is flagged out of scope.
+        min_confidence: below this intent probability the linear heads flag the message out of scope.
+        int8: run a fine-tuned classifier's encoder quantised to int8.
 
     Example:
         >>> route = Router(folder, embedder, order_id_pattern=r"MM\\d{8}").route("where is MM20261104?")
@@ -96,8 +103,11 @@ class Router:
         ('order_status', 'MM20261104')
     """
 
-    def __init__(self, folder: Path, embedder: Embedder, *, order_id_pattern: str, min_confidence: float = 0.3):
+    def __init__(self, folder: Path, embedder: Embedder, *, order_id_pattern: str, min_confidence: float = 0.3,
+                 int8: bool = False):
         self.folder = Path(folder)
+        self.int8 = int8
+        self._classifier: TextClassifier | None = None
         self.embedder = embedder
         self.order_id_pattern = order_id_pattern
         self.min_confidence = min_confidence
@@ -108,7 +118,15 @@ class Router:
     def warm_up(self) -> None:
         """Load the heads (done on the first `route` otherwise)."""
         with self._lock:
-            if self._heads is not None:
+            if self._heads is not None or self._classifier is not None:
+                return
+            if (self.folder / CLASSIFIER_CONFIG).is_file():
+                classifier = TextClassifier(self.folder, int8=self.int8)
+                missing = {"intent", "sentiment"} - set(classifier.config["heads"])
+                if missing:
+                    raise ModelMissing(f"the classifier in {self.folder} has no {' or '.join(sorted(missing))} head: "
+                                       "train one on the shop's labelled messages with `assistant train classifier`")
+                self._classifier, self._config = classifier, classifier.config
                 return
             config = read_router_config(self.folder)
             if config.get("embedder") != self.embedder.name:
@@ -127,16 +145,23 @@ class Router:
     def route(self, text: str) -> Route:
         """Intent with confidence, out-of-scope flag, sentiment with score, entities, language."""
         self.warm_up()
-        dense, ngrams = router_features([text], self.embedder, self._config["n_features"])
-        intent_p = self._heads["intent"].probabilities(dense, ngrams)[0]
-        sentiment_p = self._heads["sentiment"].probabilities(dense, ngrams)[0]
-        intents, sentiments = self._heads["intent"].labels, self._heads["sentiment"].labels
+        if self._classifier is not None:
+            predictions = self._classifier.predict([text])
+            intents, sentiments = predictions.labels["intent"], predictions.labels["sentiment"]
+            intent_p, sentiment_p = predictions.probs["intent"][0], predictions.probs["sentiment"][0]
+            out_of_scope = bool(predictions.out_of_scope[0])
+        else:
+            dense, ngrams = router_features([text], self.embedder, self._config["n_features"])
+            intent_p = self._heads["intent"].probabilities(dense, ngrams)[0]
+            sentiment_p = self._heads["sentiment"].probabilities(dense, ngrams)[0]
+            intents, sentiments = self._heads["intent"].labels, self._heads["sentiment"].labels
+            out_of_scope = float(intent_p.max()) < self.min_confidence
         best, mood = int(intent_p.argmax()), int(sentiment_p.argmax())
         negative = float(sentiment_p[sentiments.index("negative")]) if "negative" in sentiments else 0.0
         return Route(
             intent=intents[best],
             intent_confidence=float(intent_p[best]),
-            out_of_scope=intents[best] == "out_of_scope" or float(intent_p[best]) < self.min_confidence,
+            out_of_scope=out_of_scope or intents[best] == "out_of_scope",
             sentiment=sentiments[mood],
             sentiment_score=float(sentiment_p[mood]),
             negative_score=negative,

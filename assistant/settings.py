@@ -54,8 +54,11 @@ class Settings(BaseSettings):
     min_answer_score: float = Field(default=0.35, ge=0.0, le=1.0)
     # A best FAQ entry under min_answer_score is still used when the router gives it the same intent this surely.
     min_agree_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
-    # Below this intent confidence the router flags a message as out of scope.
+    # Below this intent confidence the linear-head router flags a message as out of scope (a fine-tuned
+    # classifier carries its own threshold, chosen on its dev split).
     min_intent_confidence: float = Field(default=0.30, ge=0.0, le=1.0)
+    # Run the fine-tuned classifier's encoder with int8 dynamic quantisation (see bench/README.md for the trade).
+    classifier_int8: bool = False
     # A negative sentiment at or above this probability hands the conversation to an agent.
     escalate_negative_score: float = Field(default=0.80, ge=0.0, le=1.0)
     # The wait announced to an escalated customer: this many minutes per conversation waiting, theirs included.

@@ -44,3 +44,100 @@ class RouterTrainingArgs:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+MODES = ("finetune", "lora", "head")
+
+
+@dataclass(frozen=True)
+class ClassifierTrainingArgs:
+    """How the intent and sentiment classifier is trained (see `finetune.classifier`).
+
+    The recipe: a linear head per task warm-started from logistic regression on the frozen encoder's
+    sentence vectors, then the encoder and heads trained together (or only LoRA adapters and heads),
+    with early stopping on the dev split's macro-F1. `mode="head"` stops after the warm start.
+
+    Example:
+        >>> ClassifierTrainingArgs(epochs=3).encoder_lr
+        8e-05
+    """
+
+    # finetune: the whole encoder but its word embeddings; lora: adapters only (larger encoders); head: frozen.
+    mode: str = "finetune"
+    # Upper bound on passes over the training set; early stopping usually ends sooner.
+    epochs: int = 5
+    # Epochs without a better dev macro-F1 before training stops (the best epoch's weights are kept).
+    patience: int = 2
+    batch_size: int = 32
+    # Tokens per text in training and inference; longer texts are truncated (customer messages rarely reach 64).
+    max_length: int = 64
+    # AdamW learning rates: small for the pretrained encoder, larger for the warm-started heads.
+    encoder_lr: float = 8e-5
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    # Share of the optimisation steps spent warming the learning rate up linearly; it then decays linearly to 0.
+    warmup_fraction: float = 0.06
+    label_smoothing: float = 0.1
+    # Dropout on the sentence vector before the heads (the encoder keeps its own).
+    dropout: float = 0.1
+    # Gradient norm clip.
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    # The word-embedding matrix is most of a multilingual encoder's weights: frozen, a step is ~6x cheaper.
+    freeze_embeddings: bool = True
+    # bfloat16 autocast on CPU (AVX-512 BF16 makes a step ~1.7x faster here); master weights stay float32.
+    bf16: bool = True
+    # Class weights in the loss: "auto" weighs by inverse square-root frequency when classes are imbalanced (>3x).
+    class_weighting: str = "auto"
+    # Inverse L2 strength of the warm-start logistic regression over sentence vectors.
+    bootstrap_c: float = 10.0
+    # The warm start embeds at most this many training texts (a stratified sample beyond it).
+    bootstrap_max_examples: int = 20000
+    # Fine-tune on at most this many training texts (0: all); the lexical head still sees all of them.
+    max_train_examples: int = 0
+    # Share of the training set kept as dev (stratified) when no dev split is given.
+    dev_fraction: float = 0.1
+    # A character n-gram logistic regression joined to the encoder's log-probabilities, weight chosen on dev.
+    lexical: bool = True
+    n_features: int = 2**16
+    lexical_c: float = 10.0
+    # Out-of-scope threshold: flag as many as possible while losing at most this much in-scope dev accuracy.
+    oos_max_inscope_loss: float = 0.01
+    # LoRA adapters (mode="lora"): rank, scaling and dropout, trained at `lora_lr`.
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.1
+    lora_lr: float = 1e-3
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.class_weighting not in ("auto", "none", "balanced"):
+            raise ValueError(f"class_weighting must be auto, none or balanced, got {self.class_weighting!r}")
+        for name in ("epochs", "batch_size", "bootstrap_max_examples", "lora_r", "lora_alpha"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.patience < 0 or self.max_train_examples < 0:
+            raise ValueError("patience and max_train_examples must be >= 0")
+        if not 8 <= self.max_length <= 512:
+            raise ValueError(f"max_length must be in [8, 512], got {self.max_length}")
+        for name in ("encoder_lr", "head_lr", "lora_lr", "bootstrap_c", "lexical_c", "max_grad_norm"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("warmup_fraction", "label_smoothing", "dropout", "lora_dropout", "weight_decay",
+                     "oos_max_inscope_loss"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 0.0 < self.dev_fraction < 0.5:
+            raise ValueError(f"dev_fraction must be in (0, 0.5), got {self.dev_fraction}")
+        if self.n_features < 2**8 or self.n_features & (self.n_features - 1):
+            raise ValueError(f"n_features must be a power of two >= 256, got {self.n_features}")
+
+    @classmethod
+    def tiny(cls, **overrides) -> "ClassifierTrainingArgs":
+        """Seconds on any machine: for tests."""
+        return cls(**{"epochs": 1, "batch_size": 16, "max_length": 32, "bootstrap_max_examples": 2000,
+                      "n_features": 2**12, "patience": 1, **overrides})
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -14,7 +14,9 @@ from assistant.models import embedder_from_settings
 from assistant.registry import Registry
 from assistant.router import read_router_config
 from assistant.settings import Settings
-from finetune.args import RouterTrainingArgs
+from finetune.args import ClassifierTrainingArgs, RouterTrainingArgs
+from finetune.classifier import train_classifier
+from finetune.data import Example, data_hash
 from finetune.router import train_router
 from retrieval.embedder import Embedder
 from retrieval.index import INDEX_FILE, META_FILE
@@ -45,6 +47,21 @@ def train_router_version(settings: Settings, knowledge: Knowledge, *, args: Rout
         raise
     return registry.register("router", staging, {"data_hash": router_data_hash(knowledge), "metrics": metrics},
                              activate=True)
+
+
+def train_classifier_version(settings: Settings, examples: list[Example], encoder: Path, *,
+                             dev: list[Example] | None = None, args: ClassifierTrainingArgs | None = None,
+                             log: Log = print, progress: bool = True) -> str:
+    """Fine-tune a classifier on `examples`, register it and make it active (the router then uses it)."""
+    registry = Registry(settings.models_dir)
+    staging = registry.staging("classifier")
+    try:
+        metrics = train_classifier(examples, encoder, staging, dev=dev, args=args, log=log, progress=progress)
+    except BaseException:
+        registry.discard(staging)
+        raise
+    return registry.register("classifier", staging, {"data_hash": data_hash(examples), "encoder": str(encoder),
+                                                     "metrics": metrics}, activate=True)
 
 
 def build_index_version(settings: Settings, knowledge: Knowledge, *, embedder: Embedder | None = None,

@@ -59,3 +59,62 @@ def test_agents_add_reads_the_password_from_stdin(assistant_home):
     short = runner.invoke(app, ["agents", "add", "kim", "--password-stdin"], input="short\n")
     assert short.exit_code == 1 and "8 characters" in short.output
     assert "lin" in runner.invoke(app, ["agents", "list"]).output
+
+
+def _labelled_csv(path, rows):
+    path.write_text("utterance,intent\n" + "".join(f"{text},{label}\n" for text, label in rows), encoding="utf-8")
+    return path
+
+
+SMALL_INTENTS = {
+    "refund": ["i want my money back", "refund please", "give me a refund", "can i get a refund now",
+               "refund my order", "i need a refund", "how do refunds work", "money back please"],
+    "shipping": ["where is my parcel", "when does it ship", "delivery time?", "track my package",
+                 "shipping cost to paris", "has my parcel shipped", "how long is delivery", "is shipping free"],
+}
+
+
+def test_eval_classifier_prints_scores_and_writes_the_report(tmp_path):
+    rows = [(t, label) for label, texts in SMALL_INTENTS.items() for t in texts]
+    train = _labelled_csv(tmp_path / "train.csv", rows * 3)
+    test = _labelled_csv(tmp_path / "test.csv", [("refund for my order please", "refund"),
+                                                 ("where is my package now", "shipping")])
+    out = tmp_path / "model"
+    result = runner.invoke(app, ["eval", "classifier", "--train", str(train), "--test", str(test), "--encoder", "minilm",
+                                 "--mode", "head", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"accuracy", "macro_f1", "n_train", "n_test", "train_seconds"} <= set(scores)
+    assert scores["n_test"] == 2 and scores["accuracy"] == 1.0 and "oos_recall" not in scores
+    assert (out / "confusion-intent.png").stat().st_size > 1000
+    assert json.loads((out / "report-intent.json").read_text())["refund"]["recall"] == 1.0
+
+
+def test_eval_classifier_rejects_a_bad_file(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("words,score\nhello,1\n")
+    result = runner.invoke(app, ["eval", "classifier", "--train", str(bad), "--test", str(bad), "--encoder", "minilm"])
+    assert result.exit_code == 1 and "no text column" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["eval", "classifier", "--train", str(bad), "--test", str(bad), "--task", "mood"])
+    assert result.exit_code == 2
+
+
+def test_train_classifier_registers_a_version_the_assistant_then_uses(assistant_home, tmp_path, monkeypatch):
+    import shutil
+
+    from tests.conftest import KNOWLEDGE
+
+    # A small shop keeps this quick: the sample shop's English messages only.
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, knowledge)
+    (knowledge / "messages" / "zh.jsonl").unlink()
+    monkeypatch.setenv("ASSISTANT_KNOWLEDGE_DIR", str(knowledge))
+    monkeypatch.setenv("ASSISTANT_ENCODER", "all-minilm-l6-v2")
+    result = runner.invoke(app, ["train", "classifier", "--mode", "head", "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert printed["classifier"] == "v0001" and printed["metrics"]["dev"]["intent"]["accuracy"] >= 0.6
+    from assistant.registry import Registry
+    from assistant.settings import Settings
+
+    assert Registry(Settings().models_dir).active_version("classifier") == "v0001"

@@ -1,14 +1,17 @@
-"""`assistant train router`: train the intent and sentiment router on the labelled messages."""
+"""`assistant train router|classifier`: train the bootstrap router or fine-tune the classifier."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
 from ui.cli.common import domain_errors, log, settings
 
 app = typer.Typer(help="Train models.", no_args_is_help=True)
+
+TASKS = ("intent", "sentiment")
 
 
 @app.command("router")
@@ -40,3 +43,92 @@ def router(as_json: bool = typer.Option(False, "--json", help="Print the version
               f"(macro-F1 {h['intent']['macro_f1']:.3f}), sentiment accuracy {h['sentiment']['accuracy']:.3f}")
         for lang, m in h["per_language"].items():
             print(f"  {lang}: intent {m['intent_accuracy']:.3f}, sentiment {m['sentiment_accuracy']:.3f} (n={m['n']})")
+
+
+def training_args(mode: str, epochs: int, max_length: int, seed: int, max_train: int = 0):
+    """The classifier's training arguments from command-line options (a bad value is a usage error)."""
+    from finetune.args import ClassifierTrainingArgs
+
+    try:
+        return ClassifierTrainingArgs(mode=mode, epochs=epochs, max_length=max_length, seed=seed,
+                                      max_train_examples=max_train)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def encoder_folder(spec: str | None) -> Path:
+    """`minilm`, `e5`, a folder, or (None) the encoder the settings name."""
+    from assistant import models
+
+    config = settings()
+    if spec is None:
+        return models.encoder_folder(config, log)
+    if spec == "minilm":
+        return models.minilm_path()
+    if spec == "e5":
+        return models.multilingual_encoder_path(config, log)
+    path = Path(spec).expanduser()
+    if not (path / "config.json").is_file():
+        raise typer.BadParameter(f"{path} is not a Hugging Face encoder folder (no config.json); "
+                                 "give minilm, e5 or such a folder")
+    return path
+
+
+def task_option(task: str) -> str:
+    if task not in TASKS:
+        raise typer.BadParameter(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
+    return task
+
+
+MODE = typer.Option("finetune", help="finetune (encoder and heads), lora (adapters; larger encoders) or head "
+                                     "(frozen encoder, instant).")
+ENCODER = typer.Option(None, help="minilm, e5 or a Hugging Face encoder folder (default: the settings' encoder).")
+EPOCHS = typer.Option(5, help="At most this many epochs (early stopping on dev macro-F1 usually ends sooner).")
+MAX_LENGTH = typer.Option(64, help="Tokens per text; longer texts are truncated.")
+SEED = typer.Option(0, help="Seed of the dev split, the shuffling and the initialisation.")
+
+
+@app.command("classifier")
+@domain_errors
+def classifier(data: Path = typer.Option(None, help="CSV, JSONL or CLINC-style JSON of labelled texts "
+                                                    "(default: the knowledge's labelled messages, intent and sentiment)."),
+               out: Path = typer.Option(None, help="Write the model here (default: a new active registry version, "
+                                                   "which the router then uses)."),
+               dev: Path = typer.Option(None, help="Dev split file (default: the file's own, else a stratified 10%)."),
+               task: str = typer.Option("intent", help="Which head a --data file's labels train: intent or sentiment."),
+               mode: str = MODE, encoder: str = ENCODER, epochs: int = EPOCHS, max_length: int = MAX_LENGTH,
+               seed: int = SEED,
+               as_json: bool = typer.Option(False, "--json", help="Print the version or folder and its metrics as JSON.")) -> None:
+    """Fine-tune the intent and sentiment classifier."""
+    from finetune.classifier import train_classifier
+    from finetune.data import from_messages, read_labelled
+    from retrieval.knowledge import load_knowledge
+    from ui.bootstrap import train_classifier_version
+
+    args = training_args(mode, epochs, max_length, seed)
+    task = task_option(task)
+    config = settings()
+    if data is None:
+        train, dev_rows = from_messages(load_knowledge(config.knowledge_dir).messages), None
+    else:
+        split = read_labelled(data, task)
+        train, dev_rows = split.train, split.dev or None
+    if dev is not None:
+        dev_rows = read_labelled(dev, task).train
+    folder = encoder_folder(encoder)
+    if out is None:
+        version = train_classifier_version(config, train, folder, dev=dev_rows, args=args, log=log,
+                                           progress=not as_json)
+        from assistant.registry import Registry
+
+        where, metrics = {"classifier": version}, Registry(config.models_dir).info("classifier", version)["metrics"]
+    else:
+        metrics = train_classifier(train, folder, out, dev=dev_rows, args=args, log=log, progress=not as_json)
+        where = {"folder": str(out)}
+    if as_json:
+        print(json.dumps(where | {"metrics": metrics}, ensure_ascii=False))
+        return
+    print(f"classifier {where.get('classifier', out)} {'is active' if out is None else 'saved'} "
+          f"({metrics['train_seconds']:.0f} s, {metrics['n_train']} training texts)")
+    for head, scores in metrics["dev"].items():
+        print(f"  dev {head}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))

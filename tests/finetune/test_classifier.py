@@ -1,0 +1,126 @@
+"""The classifier trained for real (all-MiniLM-L6-v2 from its pip package, the tiny preset) on the sample shop."""
+
+import json
+
+import numpy as np
+import pytest
+from safetensors.torch import load_file
+
+from assistant.classifier import CONFIG_FILE, ENCODER_FILE, WORD_EMBEDDINGS, TextClassifier, read_classifier_config
+from assistant.errors import ModelMissing
+from assistant.models import minilm_path
+from assistant.router import Router
+from finetune.args import ClassifierTrainingArgs
+from finetune.classifier import train_classifier
+from finetune.data import Example, from_messages, stratified_split
+from finetune.evaluate import evaluate_classifier
+from retrieval.knowledge import load_knowledge
+from tests.conftest import KNOWLEDGE
+
+
+@pytest.fixture(scope="session")
+def shop_split():
+    examples = from_messages(load_knowledge(KNOWLEDGE).messages)
+    return stratified_split(examples, "intent", 0.15, seed=1)
+
+
+@pytest.fixture(scope="session")
+def shop_classifier(tmp_path_factory, shop_split):
+    """One fine-tuned classifier per test session, both heads, shared by the tests below."""
+    folder = tmp_path_factory.mktemp("classifier")
+    train, _ = shop_split
+    metrics = train_classifier(train, minilm_path(), folder, args=ClassifierTrainingArgs.tiny(),
+                               log=lambda _: None, progress=False)
+    return folder, metrics
+
+
+def test_args_validate_themselves():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        ClassifierTrainingArgs(mode="full")
+    with pytest.raises(ValueError, match="max_length"):
+        ClassifierTrainingArgs(max_length=4)
+    with pytest.raises(ValueError, match="dev_fraction"):
+        ClassifierTrainingArgs(dev_fraction=0.7)
+    assert ClassifierTrainingArgs.tiny().epochs == 1
+
+
+def test_fine_tuned_classifier_learns_both_heads_and_says_what_it_is(shop_classifier, shop_split):
+    folder, metrics = shop_classifier
+    _, test = shop_split
+    config = read_classifier_config(folder)
+    assert set(config["heads"]) == {"intent", "sentiment"} and len(config["heads"]["intent"]["labels"]) == 27
+    assert config["args"]["epochs"] == 1 and config["data_hash"] and config["metrics"] == metrics
+    # The shop has an out_of_scope intent, so a rule was chosen on dev.
+    assert config["oos"]["method"] in ("msp", "mahalanobis")
+    # Held-out messages the model never saw (27 intents, chance under 4%; MiniLM reads little Chinese).
+    intent = evaluate_classifier(folder, test, "intent")
+    sentiment = evaluate_classifier(folder, test, "sentiment")
+    assert intent["accuracy"] >= 0.7 and sentiment["accuracy"] >= 0.75
+    assert intent["n_test"] == len(test)
+    # The saved encoder leaves out the frozen word embeddings: the base encoder supplies them.
+    assert WORD_EMBEDDINGS not in load_file(str(folder / ENCODER_FILE))
+
+
+def test_int8_inference_agrees_with_float(shop_classifier, shop_split):
+    folder, _ = shop_classifier
+    test = shop_split[1]
+    full = TextClassifier(folder).predict([e.text for e in test]).probs["intent"].argmax(1)
+    quantised = TextClassifier(folder, int8=True).predict([e.text for e in test]).probs["intent"].argmax(1)
+    assert np.mean(full == quantised) >= 0.85
+    accuracy = [evaluate_classifier(folder, test, "intent", int8=q)["accuracy"] for q in (False, True)]
+    assert abs(accuracy[0] - accuracy[1]) <= 0.05
+
+
+def test_router_reads_messages_with_the_classifier(shop_classifier, hash_embedder):
+    folder, _ = shop_classifier
+    router = Router(folder, hash_embedder, order_id_pattern=r"MM\d{8}")
+    route = router.route("Where is my order MM20261104? It has been two weeks!")
+    assert route.intent == "order_status" and route.entities[0].value == "MM20261104"
+    assert route.intent_ranking[0] == (route.intent, route.intent_confidence)
+    assert 0.0 <= route.negative_score <= 1.0
+    assert router.route("thank you so much, that helped a lot!").sentiment == "positive"
+
+
+def test_router_refuses_a_classifier_without_a_sentiment_head(tmp_path, hash_embedder):
+    rows = [Example(text, (("intent", label),)) for label, texts in {
+        "refund": ["i want my money back", "refund please", "give me a refund", "can i get a refund", "refund my order"],
+        "shipping": ["where is my parcel", "when does it ship", "delivery time?", "track my package", "shipping cost"],
+    }.items() for text in texts]
+    train_classifier(rows * 4, minilm_path(), tmp_path, args=ClassifierTrainingArgs.tiny(mode="head", lexical=False),
+                     log=lambda _: None, progress=False)
+    assert json.loads((tmp_path / CONFIG_FILE).read_text())["oos"] == {"method": "none"}  # no out-of-scope data
+    with pytest.raises(ModelMissing, match="no sentiment head"):
+        Router(tmp_path, hash_embedder, order_id_pattern=r"MM\d{8}").route("refund please")
+
+
+def test_lora_adapters_train_and_merge(tmp_path, shop_split):
+    import torch
+    from safetensors.torch import load_file as load
+
+    train, _ = shop_split
+    english = [e for e in train if e.text.isascii()][:300]
+    train_classifier(english, minilm_path(), tmp_path, args=ClassifierTrainingArgs.tiny(mode="lora", lexical=False),
+                     log=lambda _: None, progress=False)
+    tuned = load(str(tmp_path / ENCODER_FILE))
+    base = load(str(minilm_path() / "model.safetensors"))
+    key = "encoder.layer.0.attention.self.query.weight"
+    assert not any("lora" in k for k in tuned)                       # merged: a plain encoder again
+    assert not torch.allclose(tuned[key], base[key])                  # ... whose weights the adapters changed
+    labels = TextClassifier(tmp_path).labels("intent")
+    assert TextClassifier(tmp_path).predict(["refund please"]).probs["intent"].shape == (1, len(labels))
+
+
+def test_missing_base_encoder_is_a_clear_error(shop_classifier, tmp_path):
+    import shutil
+
+    folder, _ = shop_classifier
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    config = json.loads((copy / CONFIG_FILE).read_text())
+    config["base_encoder"] = str(tmp_path / "gone")
+    (copy / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ModelMissing, match="which is gone"):
+        TextClassifier(copy).warm_up()
+    (copy / ENCODER_FILE).unlink()
+    with pytest.raises(ModelMissing, match="encoder.safetensors missing"):
+        TextClassifier(copy).warm_up()

@@ -1,0 +1,55 @@
+"""`assistant eval classifier`: train on one file, measure on another, print the scores."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import typer
+
+from ui.cli.common import domain_errors, log
+from ui.cli.train import ENCODER, EPOCHS, MAX_LENGTH, SEED, encoder_folder, task_option, training_args
+
+app = typer.Typer(help="Measure models on labelled data.", no_args_is_help=True)
+
+
+@app.command("classifier")
+@domain_errors
+def classifier(train: Path = typer.Option(..., help="Training file: CSV, JSONL or CLINC-style JSON."),
+               test: Path = typer.Option(..., help="Test file (a CLINC-style JSON's own test split when it is "
+                                                   "the same file as --train)."),
+               dev: Path = typer.Option(None, help="Dev file (default: the training file's own, else a stratified "
+                                                  "10% of train)."),
+               task: str = typer.Option("intent", help="intent or sentiment."),
+               mode: str = typer.Option("finetune", help="finetune, lora or head."),
+               encoder: str = ENCODER, epochs: int = EPOCHS, max_length: int = MAX_LENGTH, seed: int = SEED,
+               int8: bool = typer.Option(False, help="Also measure the int8-quantised model."),
+               out: Path = typer.Option(None, help="Keep the model, its per-class report and confusion matrix here "
+                                                   "(default: a temporary folder, printed)."),
+               as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
+    """Train a classifier on --train and report accuracy, macro-F1 and out-of-scope recall on --test."""
+    from finetune.classifier import train_classifier
+    from finetune.data import read_labelled
+    from finetune.evaluate import evaluate_classifier
+
+    args = training_args(mode, epochs, max_length, seed)
+    task = task_option(task)
+    train_split = read_labelled(train, task)
+    test_split = read_labelled(test, task)
+    test_rows = test_split.test or test_split.train
+    dev_rows = read_labelled(dev, task).train if dev is not None else (train_split.dev or None)
+    out = out or Path(tempfile.mkdtemp(prefix="assistant-eval-"))
+    metrics = train_classifier(train_split.train, encoder_folder(encoder), out, dev=dev_rows, args=args, log=log,
+                               progress=not as_json)
+    scores = evaluate_classifier(out, test_rows, task, report_dir=out, progress=not as_json)
+    result = {"task": task, "mode": mode, **scores, "n_train": metrics["n_train"], "n_dev": metrics["n_dev"],
+              "train_seconds": metrics["train_seconds"], "model": str(out)}
+    if int8:
+        quantised = evaluate_classifier(out, test_rows, task, int8=True)
+        result["int8"] = {k: quantised[k] for k in ("accuracy", "macro_f1", "texts_per_second")}
+    if as_json:
+        print(json.dumps(result))
+        return
+    for key, value in result.items():
+        print(f"{key}: {value}")
