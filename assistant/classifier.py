@@ -176,16 +176,22 @@ def run_model(model, token_ids: list[list[int]], pad_id: int, *, batch_size: int
 
 
 def read_classifier_config(folder: Path) -> dict:
-    """The folder's config; ModelMissing (saying what to run) when it is not a complete classifier folder."""
+    """The folder's config; ModelMissing (saying what to run) when it is not a complete classifier folder.
+
+    An ensemble's folder holds only `classifier.json`, whose `members` name the member folders inside it.
+    """
     folder = Path(folder)
-    missing = [name for name in (CONFIG_FILE, ENCODER_FILE, HEADS_FILE) if not (folder / name).is_file()]
+    try:
+        config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        config = {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelMissing(f"{folder / CONFIG_FILE} is damaged ({exc}): run `assistant train classifier`") from exc
+    needed = (CONFIG_FILE,) if config.get("members") else (CONFIG_FILE, ENCODER_FILE, HEADS_FILE)
+    missing = [name for name in needed if not (folder / name).is_file()]
     if missing:
         raise ModelMissing(f"{folder} is not a classifier folder ({', '.join(missing)} missing): "
                            "run `assistant train classifier`")
-    try:
-        config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelMissing(f"{folder / CONFIG_FILE} is damaged ({exc}): run `assistant train classifier`") from exc
     if config.get("format") != FORMAT:
         raise ModelMissing(f"{folder} holds format {config.get('format')!r}, this version reads {FORMAT!r}: "
                            "run `assistant train classifier`")
@@ -224,6 +230,16 @@ class TextClassifier:
         from safetensors.torch import load_file
 
         config = read_classifier_config(self.folder)
+        if config.get("members"):
+            members = [TextClassifier(self.folder / name, int8=self.int8, batch_size=self.batch_size)
+                       for name in config["members"]]
+            for member in members:
+                member.warm_up()
+                if any(member.config["heads"][h]["labels"] != config["heads"][h]["labels"] for h in config["heads"]):
+                    raise ModelMissing(f"the members of the ensemble in {self.folder} disagree on their labels: "
+                                       "run `assistant train classifier`")
+            self._config, self._model = config, members
+            return
         base = Path(config["base_encoder"])
         if not base.is_dir():
             raise ModelMissing(f"the classifier in {self.folder} was tuned from the encoder in {base}, which is gone: "
@@ -260,6 +276,8 @@ class TextClassifier:
         """Calibrated probabilities per head and the out-of-scope flag of each text."""
         self.warm_up()
         config = self._config
+        if config.get("members"):
+            return self._predict_ensemble(texts, progress)
         ids = tokenize(self._tokenizer, list(texts), config["prefix"], config["max_length"])
         pooled, logits = run_model(self._model, ids, self._tokenizer.pad_token_id, batch_size=self.batch_size,
                                    progress=progress)
@@ -272,6 +290,13 @@ class TextClassifier:
             probs[name] = combine(logits[name], lexical, head["lexical_weight"], head["temperature"])
         return Predictions({name: h["labels"] for name, h in config["heads"].items()}, probs,
                            self._out_of_scope(probs, pooled))
+
+    def _predict_ensemble(self, texts: list[str], progress: bool) -> Predictions:
+        """The members' calibrated probabilities averaged; out of scope where most members say so."""
+        each = [member.predict(texts, progress=progress) for member in self._model]
+        probs = {h: np.mean([p.probs[h] for p in each], axis=0) for h in self._config["heads"]}
+        flags = np.mean([p.out_of_scope for p in each], axis=0) > 0.5
+        return Predictions(each[0].labels, probs, flags)
 
     def _out_of_scope(self, probs: dict[str, np.ndarray], pooled: np.ndarray) -> np.ndarray:
         rule = self._config.get("oos") or {}

@@ -103,6 +103,9 @@ class ClassifierTrainingArgs:
     lexical_c: float = 10.0
     # Out-of-scope threshold: flag as many as possible while losing at most this much in-scope dev accuracy.
     oos_max_inscope_loss: float = 0.01
+    # Members of a seed ensemble: each trains with its own seed and (without a given dev set) its own dev
+    # split, so together they learn from every example; their calibrated probabilities are averaged.
+    ensemble: int = 1
     # LoRA adapters (mode="lora"): rank, scaling and dropout, trained at `lora_lr`.
     lora_r: int = 8
     lora_alpha: int = 16
@@ -114,7 +117,7 @@ class ClassifierTrainingArgs:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.class_weighting not in ("auto", "none", "balanced"):
             raise ValueError(f"class_weighting must be auto, none or balanced, got {self.class_weighting!r}")
-        for name in ("epochs", "batch_size", "bootstrap_max_examples", "lora_r", "lora_alpha"):
+        for name in ("epochs", "batch_size", "bootstrap_max_examples", "lora_r", "lora_alpha", "ensemble"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.patience < 0 or self.max_train_examples < 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -83,12 +84,39 @@ def train_classifier(train: list[Example], encoder_path: Path, out: Path, *, dev
     """Train on `train` (heads: the label kinds the examples carry), calibrate on `dev`, save in `out`.
 
     Without `dev`, a stratified `args.dev_fraction` of `train` becomes dev. Returns the dev metrics,
-    also saved in `out/classifier.json` with the labels, arguments and data hash.
+    also saved in `out/classifier.json` with the labels, arguments and data hash. With
+    `args.ensemble > 1`, trains that many members (seeds `seed`, `seed + 1`, ...) into `out/member-K`.
     """
+    args = args or ClassifierTrainingArgs()
+    if args.ensemble == 1:
+        return _train_one(train, encoder_path, out, dev, args, log, progress)
+    started = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    names, results = [], []
+    for k in range(args.ensemble):
+        log(f"Ensemble member {k + 1} of {args.ensemble} (seed {args.seed + k}) ...")
+        names.append(f"member-{k}")
+        results.append(_train_one(train, encoder_path, out / names[-1], dev,
+                                  replace(args, seed=args.seed + k, ensemble=1), log, progress))
+    first = json.loads((out / names[0] / CONFIG_FILE).read_text(encoding="utf-8"))
+    mean_dev = {h: {k: round(float(np.mean([r["dev"][h][k] for r in results])), 4) for k in scores}
+                for h, scores in results[0]["dev"].items()}
+    metrics = {"dev": mean_dev, "dev_is": "the mean of the members' dev scores", "members": results,
+               "n_train": len(train), "n_dev": results[0]["n_dev"],
+               "train_seconds": round(time.perf_counter() - started, 1)}
+    config = {"format": FORMAT, "mode": args.mode, "members": names, "encoder_name": first["encoder_name"],
+              "heads": {h: {"labels": head["labels"]} for h, head in first["heads"].items()},
+              "data_hash": data_hash(train), "args": args.to_dict(), "metrics": metrics}
+    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+    return metrics
+
+
+def _train_one(train: list[Example], encoder_path: Path, out: Path, dev: list[Example] | None,
+               args: ClassifierTrainingArgs, log: Log, progress: bool) -> dict:
     import torch
     from safetensors.torch import save_file
 
-    args = args or ClassifierTrainingArgs()
     started = time.perf_counter()
     torch.manual_seed(args.seed)
     heads = sorted({name for e in train for name, _ in e.labels}, key=lambda h: (h != "intent", h))

@@ -124,3 +124,19 @@ def test_missing_base_encoder_is_a_clear_error(shop_classifier, tmp_path):
     (copy / ENCODER_FILE).unlink()
     with pytest.raises(ModelMissing, match="encoder.safetensors missing"):
         TextClassifier(copy).warm_up()
+
+
+def test_a_seed_ensemble_averages_its_members(tmp_path, shop_split):
+    train, test = shop_split
+    english = [e for e in train if e.text.isascii()]
+    metrics = train_classifier(english, minilm_path(), tmp_path,
+                               args=ClassifierTrainingArgs.tiny(mode="head", ensemble=2, lexical=False),
+                               log=lambda _: None, progress=False)
+    config = read_classifier_config(tmp_path)
+    assert config["members"] == ["member-0", "member-1"] and len(metrics["members"]) == 2
+    members = [TextClassifier(tmp_path / name) for name in config["members"]]
+    texts = [e.text for e in test if e.text.isascii()][:40]
+    expected = np.mean([m.predict(texts).probs["intent"] for m in members], axis=0)
+    assert np.allclose(TextClassifier(tmp_path).predict(texts).probs["intent"], expected, atol=1e-6)
+    # Different seeds held out different dev rows, so the members differ.
+    assert not np.allclose(members[0].predict(texts).probs["intent"], members[1].predict(texts).probs["intent"])
