@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import ModelMissing
-from retrieval.lexical import hashed_ngrams
+from retrieval.lexical import hashed_tfidf
 
 FORMAT = "shop-assistant-classifier/1"
 CONFIG_FILE = "classifier.json"
@@ -281,7 +281,8 @@ class TextClassifier:
         ids = tokenize(self._tokenizer, list(texts), config["prefix"], config["max_length"])
         pooled, logits = run_model(self._model, ids, self._tokenizer.pad_token_id, batch_size=self.batch_size,
                                    progress=progress)
-        ngrams = hashed_ngrams(list(texts), config["n_features"]) if config.get("lexical") else None
+        ngrams = (hashed_tfidf(list(texts), config["n_features"], self._arrays["lexical_idf"])
+                  if "lexical_idf" in self._arrays else None)
         probs = {}
         for name, head in config["heads"].items():
             lexical = None

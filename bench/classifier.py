@@ -103,6 +103,8 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--max-train", type=int, default=0, help="fine-tune on at most this many texts")
     parser.add_argument("--no-lexical", action="store_true", help="without the character n-gram head")
+    parser.add_argument("--ensemble", type=int, default=1, help="members of a seed ensemble")
+    parser.add_argument("--bootstrap-max", type=int, default=20000, help="texts embedded for the warm start")
     parser.add_argument("--out", type=Path, default=None, help="keep the model and its report here")
     parser.add_argument("--seed", type=int, default=0)
     options = parser.parse_args()
@@ -117,14 +119,17 @@ def main() -> None:
 
     args = ClassifierTrainingArgs(mode=options.mode, epochs=options.epochs, max_length=options.max_length,
                                   max_train_examples=options.max_train, lexical=not options.no_lexical,
-                                  seed=options.seed)
+                                  seed=options.seed, ensemble=options.ensemble,
+                                  bootstrap_max_examples=options.bootstrap_max)
     out = options.out or Path(tempfile.mkdtemp(prefix=f"bench-{options.dataset}-"))
     started = time.perf_counter()
     metrics = train_classifier(only(train, head), encoder_path(options.encoder), out, dev=only(dev, head) or None,
                                args=args, log=lambda m: print(m, file=sys.stderr), progress=False)
     train_seconds = time.perf_counter() - started
-    ours = {"method": f"ours ({options.mode}, {options.encoder})", "train_seconds": round(train_seconds, 1),
-            "dev": metrics["dev"], "epochs": metrics["epochs"], "model": str(out)}
+    name = f"ours ({options.mode}, {options.encoder}" + (f", ensemble of {options.ensemble})" if options.ensemble > 1 else ")")
+    epochs = [m["epochs"] for m in metrics["members"]] if "members" in metrics else metrics["epochs"]
+    ours = {"method": name, "train_seconds": round(train_seconds, 1), "dev": metrics["dev"], "epochs": epochs,
+            "model": str(out)}
     print(json.dumps(base | ours | evaluate_classifier(out, only(test, head), head, report_dir=out)), flush=True)
     print(json.dumps(base | {"method": ours["method"] + " int8"} | evaluate_classifier(out, only(test, head), head, int8=True)),
           flush=True)

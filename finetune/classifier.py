@@ -26,7 +26,7 @@ from finetune.args import ClassifierTrainingArgs
 from finetune.calibration import (choose_lexical_weight, choose_oos_rule, fit_mahalanobis, fit_temperature)
 from finetune.data import Example, data_hash, label_counts, stratified_split
 from retrieval.errors import KnowledgeError
-from retrieval.lexical import hashed_ngrams
+from retrieval.lexical import hashed_idf, hashed_tfidf
 
 Log = Callable[[str], None]
 
@@ -162,8 +162,11 @@ def _train_one(train: list[Example], encoder_path: Path, out: Path, dev: list[Ex
     dev_pooled, dev_logits = run_model(model, dev_ids, pad, bf16=args.bf16, progress=progress, desc="dev")
     arrays: dict[str, np.ndarray] = {}
     head_config: dict[str, dict] = {}
-    dev_ngrams = hashed_ngrams([e.text for e in dev], args.n_features) if args.lexical else None
-    train_ngrams = hashed_ngrams([e.text for e in train], args.n_features) if args.lexical else None
+    if args.lexical:
+        idf = hashed_idf([e.text for e in train], args.n_features)
+        arrays["lexical_idf"] = idf
+        train_ngrams = hashed_tfidf([e.text for e in train], args.n_features, idf)
+        dev_ngrams = hashed_tfidf([e.text for e in dev], args.n_features, idf)
     dev_probs = {}
     for h in heads:
         keep = y_dev[h] >= 0
@@ -181,6 +184,9 @@ def _train_one(train: list[Example], encoder_path: Path, out: Path, dev: list[Ex
         head_config[h] = {"labels": labels[h], "temperature": round(temperature, 4), "lexical_weight": lexical_weight}
         arrays |= {f"{h}.weight": model.heads[h].weight.detach().numpy(), f"{h}.bias": model.heads[h].bias.detach().numpy()}
 
+    if args.lexical and not any(h["lexical_weight"] for h in head_config.values()):
+        log("The character n-gram heads did not help on dev: leaving them out")
+        arrays = {k: v for k, v in arrays.items() if "lexical" not in k}
     oos_rule = _oos_rule(model, ids, y, labels, dev, dev_probs, dev_pooled, pad, args, rng, arrays, log, progress)
     metrics = _dev_metrics(dev, dev_probs, labels, oos_rule, dev_pooled, arrays)
     metrics |= {"n_train": len(train), "n_dev": len(dev), "epochs": history,

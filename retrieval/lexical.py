@@ -32,3 +32,24 @@ class LexicalScorer:
         """A (queries x documents) array of cosine similarities in [0, 1]."""
         q = self._vectorizer.transform(queries)
         return np.asarray((q @ self._docs.T).todense(), dtype=np.float32)
+
+
+def _hashed_counts(texts: list[str], n_features: int) -> sparse.csr_matrix:
+    vectorizer = HashingVectorizer(analyzer="char", ngram_range=NGRAM_RANGE, n_features=n_features,
+                                   alternate_sign=False, norm=None, lowercase=True)
+    return vectorizer.transform(texts).tocsr()
+
+
+def hashed_idf(texts: list[str], n_features: int) -> np.ndarray:
+    """Smoothed inverse document frequencies of the hashed character n-grams of a training set."""
+    counts = _hashed_counts(texts, n_features)
+    document_frequency = np.bincount(counts.indices, minlength=n_features)
+    return (np.log((1 + len(texts)) / (1 + document_frequency)) + 1.0).astype(np.float32)
+
+
+def hashed_tfidf(texts: list[str], n_features: int, idf: np.ndarray) -> sparse.csr_matrix:
+    """Sublinear TF-IDF of hashed character n-grams, L2-normalised (the `idf` of `hashed_idf`)."""
+    counts = _hashed_counts(texts, n_features)
+    counts.data = (1.0 + np.log(counts.data)) * idf[counts.indices]
+    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+    return sparse.diags(1.0 / np.where(norms == 0, 1.0, norms)) @ counts

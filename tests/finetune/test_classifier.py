@@ -140,3 +140,25 @@ def test_a_seed_ensemble_averages_its_members(tmp_path, shop_split):
     assert np.allclose(TextClassifier(tmp_path).predict(texts).probs["intent"], expected, atol=1e-6)
     # Different seeds held out different dev rows, so the members differ.
     assert not np.allclose(members[0].predict(texts).probs["intent"], members[1].predict(texts).probs["intent"])
+
+
+def test_the_assistant_routes_with_the_active_classifier(fake_home_template, assistant_home, shop_classifier):
+    """Once a classifier version is active, replies are routed by it and say so in their model versions."""
+    import shutil
+
+    from assistant.pipeline import Assistant
+    from assistant.registry import Registry
+    from assistant.settings import Settings
+    from tests.conftest import HashEmbedder
+
+    shutil.copytree(fake_home_template, assistant_home)
+    settings = Settings(home=assistant_home, knowledge_dir=KNOWLEDGE)
+    registry = Registry(settings.models_dir)
+    staging = registry.staging("classifier")
+    shutil.copytree(shop_classifier[0], staging, dirs_exist_ok=True)
+    version = registry.register("classifier", staging, {"metrics": shop_classifier[1]}, activate=True)
+    bot = Assistant(settings, embedder=HashEmbedder())
+    assert bot.model_versions()["classifier"] == version
+    reply = bot.reply(None, "Where is my order MM20261104? It has been two weeks!")
+    assert reply.intent == "order_status"
+    assert isinstance(bot.runtime.router._classifier, TextClassifier)
