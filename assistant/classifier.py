@@ -21,26 +21,20 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.classifier_model import WORD_EMBEDDINGS, fingerprint, load_encoder, build_model, run_model, tokenize
 from assistant.errors import ModelMissing
 from retrieval.lexical import hashed_tfidf
 
-FORMAT = "shop-assistant-classifier/1"
+FORMAT = "shop-assistant-classifier/2"
 CONFIG_FILE = "classifier.json"
 ENCODER_FILE = "encoder.safetensors"
 HEADS_FILE = "heads.safetensors"
-WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+# Labels that mean "none of the shop's intents": CLINC150 uses `oos`, the sample shop `out_of_scope`.
 OOS_LABELS = ("oos", "out_of_scope")
 
 
-def text_prefix(encoder_path: Path) -> str:
-    """The query prompt a sentence-transformers folder asks for (E5's "query: "), else ""."""
-    config = Path(encoder_path) / "config_sentence_transformers.json"
-    if config.is_file():
-        return (json.loads(config.read_text(encoding="utf-8")).get("prompts") or {}).get("query", "") or ""
-    return ""
-
-
 def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Numerically stable log-probabilities over the last axis."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
@@ -85,96 +79,6 @@ class Predictions:
         return [oos_label if flag else label for label, flag in zip(best, self.out_of_scope)]
 
 
-def load_encoder(path: Path):
-    """(tokenizer, encoder) of a Hugging Face encoder folder, quietly (a BERT without pooler weights warns)."""
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    if not (Path(path) / "config.json").is_file():
-        raise ModelMissing(f"no Hugging Face encoder in {path} (expected config.json)")
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()  # a bar per load is noise in a log; training has its own bars
-    try:
-        return (AutoTokenizer.from_pretrained(str(path), local_files_only=True),
-                AutoModel.from_pretrained(str(path), local_files_only=True, add_pooling_layer=False))
-    except TypeError:  # encoders without a pooler take no add_pooling_layer
-        return (AutoTokenizer.from_pretrained(str(path), local_files_only=True),
-                AutoModel.from_pretrained(str(path), local_files_only=True))
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
-
-
-def build_model(encoder, head_sizes: dict[str, int], dropout: float = 0.1):
-    """The encoder with mean pooling, unit-length sentence vectors and one linear head per task."""
-    import torch
-    from torch import nn
-
-    class EncoderWithHeads(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.encoder = encoder
-            self.dropout = nn.Dropout(dropout)
-            width = encoder.config.hidden_size
-            self.heads = nn.ModuleDict({name: nn.Linear(width, n) for name, n in head_sizes.items()})
-
-        def pooled(self, input_ids, attention_mask):
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-            return nn.functional.normalize(mean.float(), dim=-1)
-
-        def forward(self, input_ids, attention_mask):
-            pooled = self.pooled(input_ids, attention_mask)
-            return pooled, {name: head(self.dropout(pooled)) for name, head in self.heads.items()}
-
-    torch.manual_seed(0)  # head init is overwritten by the warm start; fixed anyway
-    return EncoderWithHeads()
-
-
-def tokenize(tokenizer, texts: list[str], prefix: str, max_length: int) -> list[list[int]]:
-    return tokenizer([prefix + t for t in texts], truncation=True, max_length=max_length)["input_ids"]
-
-
-def collate(rows: list[list[int]], pad_id: int):
-    """Padded (input_ids, attention_mask) tensors of one batch."""
-    import torch
-
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, :len(r)] = torch.tensor(r, dtype=torch.long)
-        mask[i, :len(r)] = 1
-    return ids, mask
-
-
-def run_model(model, token_ids: list[list[int]], pad_id: int, *, batch_size: int = 64, bf16: bool = False,
-              progress: bool = False, desc: str = "classifying") -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Sentence vectors and head logits of every text, in length-sorted batches, without gradients."""
-    import torch
-    from tqdm.auto import tqdm
-
-    order = np.argsort([len(r) for r in token_ids], kind="stable")
-    pooled_parts, logit_parts = [], {name: [] for name in model.heads}
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        for start in tqdm(range(0, len(order), batch_size), desc=desc, disable=not progress, leave=False):
-            ids, mask = collate([token_ids[i] for i in order[start:start + batch_size]], pad_id)
-            pooled, logits = model(ids, mask)
-            pooled_parts.append(pooled.float().numpy())
-            for name, value in logits.items():
-                logit_parts[name].append(value.float().numpy())
-    model.train(was_training)
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(len(order))
-    pooled = np.concatenate(pooled_parts)[inverse] if pooled_parts else np.zeros((0, 0), np.float32)
-    return pooled, {name: np.concatenate(parts)[inverse] for name, parts in logit_parts.items() if parts}
-
-
 def read_classifier_config(folder: Path) -> dict:
     """The folder's config; ModelMissing (saying what to run) when it is not a complete classifier folder.
 
@@ -198,12 +102,25 @@ def read_classifier_config(folder: Path) -> dict:
     return config
 
 
+def out_of_scope_flags(rule: dict, labels: list[str], probs: np.ndarray, pooled: np.ndarray | None,
+                       stats: dict[str, np.ndarray]) -> np.ndarray:
+    """Which rows are out of scope: predicted as an out-of-scope class, or past the rule's threshold."""
+    flagged = np.array([labels[i] in OOS_LABELS for i in probs.argmax(axis=1)], dtype=bool).reshape(len(probs))
+    if rule.get("method") in ("msp", "mahalanobis"):
+        flagged |= oos_scores(rule["method"], probs, pooled, stats) > rule["threshold"]
+    return flagged
+
+
 class TextClassifier:
     """Intent and sentiment of texts, with calibrated probabilities and an out-of-scope flag.
 
+    Safe to share between threads (the web server's request handlers): tokenising is serialised, the
+    forward pass is not.
+
     Args:
         folder: a classifier folder written by `finetune.classifier.train_classifier`.
-        int8: quantise the encoder's linear layers to int8 (dynamic quantisation) for faster CPU inference.
+        int8: quantise the encoder's linear layers to int8 (dynamic quantisation) for faster CPU inference;
+            the heads stay in float32, as they were calibrated.
         batch_size: texts per forward pass.
 
     Example:
@@ -218,6 +135,8 @@ class TextClassifier:
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
+        # A fast tokenizer's truncation settings are state it changes on every call: one call at a time.
+        self._tokenize_lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Load the encoder and heads (done on the first `predict` otherwise)."""
@@ -226,9 +145,6 @@ class TextClassifier:
                 self._load()
 
     def _load(self) -> None:
-        import torch
-        from safetensors.torch import load_file
-
         config = read_classifier_config(self.folder)
         if config.get("members"):
             members = [TextClassifier(self.folder / name, int8=self.int8, batch_size=self.batch_size)
@@ -237,74 +153,93 @@ class TextClassifier:
                 member.warm_up()
                 if any(member.config["heads"][h]["labels"] != config["heads"][h]["labels"] for h in config["heads"]):
                     raise ModelMissing(f"the members of the ensemble in {self.folder} disagree on their labels: "
-                                       "run `assistant train classifier`")
-            self._config, self._model = config, members
+                                       "retrain it with `assistant train classifier`")
+            self._config, self._arrays, self._model = config, {}, members
             return
+        self._load_single(config)
+
+    def _load_single(self, config: dict) -> None:
+        import torch
+        from safetensors.torch import load_file
+
         base = Path(config["base_encoder"])
         if not base.is_dir():
             raise ModelMissing(f"the classifier in {self.folder} was tuned from the encoder in {base}, which is gone: "
                                "restore it or run `assistant train classifier`")
         tokenizer, encoder = load_encoder(base)
+        if fingerprint(encoder) != config.get("base_fingerprint"):
+            raise ModelMissing(f"the encoder in {base} is not the one the classifier in {self.folder} was tuned from "
+                               "(its word embeddings differ): run `assistant train classifier`")
         heads = config["heads"]
         model = build_model(encoder, {name: len(h["labels"]) for name, h in heads.items()})
-        tuned = load_file(str(self.folder / ENCODER_FILE))
-        missing, unexpected = encoder.load_state_dict(tuned, strict=False)
+        try:
+            missing, unexpected = encoder.load_state_dict(load_file(str(self.folder / ENCODER_FILE)), strict=False)
+        except RuntimeError as exc:  # shapes that do not fit
+            raise ModelMissing(f"{self.folder / ENCODER_FILE} does not fit the encoder in {base}: "
+                               "run `assistant train classifier`") from exc
         if unexpected or set(missing) - {WORD_EMBEDDINGS, "embeddings.position_ids"}:
             raise ModelMissing(f"{self.folder / ENCODER_FILE} does not fit the encoder in {base} "
                                f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}): "
                                "run `assistant train classifier`")
-        arrays = load_file(str(self.folder / HEADS_FILE))
+        arrays = {k: v.float().numpy() for k, v in load_file(str(self.folder / HEADS_FILE)).items()}
         for name, head in model.heads.items():
-            head.weight.data = arrays[f"{name}.weight"].float()
-            head.bias.data = arrays[f"{name}.bias"].float()
+            head.weight.data = torch.from_numpy(arrays[f"{name}.weight"])
+            head.bias.data = torch.from_numpy(arrays[f"{name}.bias"])
+            if head_config_uses_lexical(heads[name]) and not {f"{name}.lexical_weight", "lexical_idf"} <= set(arrays):
+                raise ModelMissing(f"{self.folder / HEADS_FILE} lacks the {name} n-gram head its config weighs in: "
+                                   "run `assistant train classifier`")
         model.eval()
         if self.int8:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-        self._arrays = {k: v.float().numpy() for k, v in arrays.items()}
-        self._tokenizer, self._config = tokenizer, config
+            model.encoder = torch.ao.quantization.quantize_dynamic(model.encoder, {torch.nn.Linear}, dtype=torch.qint8)
+        self._arrays, self._tokenizer, self._config = arrays, tokenizer, config
         self._model = model
 
     @property
     def config(self) -> dict:
+        """The folder's `classifier.json` (loading the model on first use)."""
         self.warm_up()
         return self._config
 
     def labels(self, head: str) -> list[str]:
+        """The labels of one head, in the order of its probability columns."""
         return self.config["heads"][head]["labels"]
 
     def predict(self, texts: list[str], *, progress: bool = False) -> Predictions:
         """Calibrated probabilities per head and the out-of-scope flag of each text."""
+        if isinstance(texts, str):
+            raise TypeError("predict takes a list of texts, not one string")
         self.warm_up()
+        texts = list(texts)
         config = self._config
+        heads = config["heads"]
+        if not texts:
+            return Predictions({h: v["labels"] for h, v in heads.items()},
+                               {h: np.zeros((0, len(v["labels"])), np.float32) for h, v in heads.items()},
+                               np.zeros(0, dtype=bool))
         if config.get("members"):
-            return self._predict_ensemble(texts, progress)
-        ids = tokenize(self._tokenizer, list(texts), config["prefix"], config["max_length"])
+            each = [member.predict(texts, progress=progress) for member in self._model]
+            probs = {h: np.mean([p.probs[h] for p in each], axis=0) for h in heads}
+            if config.get("oos", {}).get("method") == "msp":  # chosen on the averaged probabilities
+                flags = out_of_scope_flags(config["oos"], heads["intent"]["labels"], probs["intent"], None, {})
+            else:  # members calibrated on their own dev splits: most of them must agree
+                flags = np.mean([p.out_of_scope for p in each], axis=0) > 0.5
+            return Predictions(each[0].labels, probs, flags)
+        with self._tokenize_lock:
+            ids = tokenize(self._tokenizer, texts, config["prefix"], config["max_length"])
         pooled, logits = run_model(self._model, ids, self._tokenizer.pad_token_id, batch_size=self.batch_size,
                                    progress=progress)
-        ngrams = (hashed_tfidf(list(texts), config["n_features"], self._arrays["lexical_idf"])
+        ngrams = (hashed_tfidf(texts, config["n_features"], self._arrays["lexical_idf"])
                   if "lexical_idf" in self._arrays else None)
         probs = {}
-        for name, head in config["heads"].items():
+        for name, head in heads.items():
             lexical = None
-            if ngrams is not None and f"{name}.lexical_weight" in self._arrays:
+            if ngrams is not None and head_config_uses_lexical(head):
                 lexical = np.asarray(ngrams @ self._arrays[f"{name}.lexical_weight"].T) + self._arrays[f"{name}.lexical_bias"]
             probs[name] = combine(logits[name], lexical, head["lexical_weight"], head["temperature"])
-        return Predictions({name: h["labels"] for name, h in config["heads"].items()}, probs,
-                           self._out_of_scope(probs, pooled))
+        flags = (out_of_scope_flags(config.get("oos") or {}, heads["intent"]["labels"], probs["intent"], pooled,
+                                    self._arrays) if "intent" in probs else np.zeros(len(texts), dtype=bool))
+        return Predictions({name: h["labels"] for name, h in heads.items()}, probs, flags)
 
-    def _predict_ensemble(self, texts: list[str], progress: bool) -> Predictions:
-        """The members' calibrated probabilities averaged; out of scope where most members say so."""
-        each = [member.predict(texts, progress=progress) for member in self._model]
-        probs = {h: np.mean([p.probs[h] for p in each], axis=0) for h in self._config["heads"]}
-        flags = np.mean([p.out_of_scope for p in each], axis=0) > 0.5
-        return Predictions(each[0].labels, probs, flags)
 
-    def _out_of_scope(self, probs: dict[str, np.ndarray], pooled: np.ndarray) -> np.ndarray:
-        rule = self._config.get("oos") or {}
-        if "intent" not in probs:
-            return np.zeros(len(pooled), dtype=bool)
-        labels = self._config["heads"]["intent"]["labels"]
-        flagged = np.array([labels[i] in OOS_LABELS for i in probs["intent"].argmax(axis=1)], dtype=bool)
-        if rule.get("method") in ("msp", "mahalanobis"):
-            flagged |= oos_scores(rule["method"], probs["intent"], pooled, self._arrays) > rule["threshold"]
-        return flagged
+def head_config_uses_lexical(head: dict) -> bool:
+    return bool(head.get("lexical_weight"))

@@ -72,8 +72,8 @@ class Registry:
         """The active version's folder; ModelMissing (saying what to run) when there is none."""
         version = self.active_version(kind)
         if version is None or not (self._kind_dir(kind) / version).is_dir():
-            raise ModelMissing(f"no active {kind} under {self._kind_dir(kind)}: run `{MAKERS[kind]}` "
-                               "(or `assistant serve`, which builds what is missing)")
+            also = "" if kind == "classifier" else " (or `assistant serve`, which builds what is missing)"
+            raise ModelMissing(f"no active {kind} under {self._kind_dir(kind)}: run `{MAKERS[kind]}`{also}")
         return self._kind_dir(kind) / version
 
     def info(self, kind: str, version: str) -> dict:

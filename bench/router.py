@@ -49,7 +49,9 @@ def measure(router: Router, messages) -> dict:
            "mean_ms": round(statistics.fmean(latencies), 2)}
     for lang in ("all", "en", "zh"):
         rows = [i for i, m in enumerate(messages) if lang in ("all", m.lang)]
-        out[f"intent_{lang}"] = round(float(np.mean([routes[i].intent == messages[i].intent for i in rows])), 4)
+        # A message flagged out of scope counts as the intent out_of_scope, right only when it is one.
+        out[f"intent_{lang}"] = round(float(np.mean([
+            ("out_of_scope" if routes[i].out_of_scope else routes[i].intent) == messages[i].intent for i in rows])), 4)
         out[f"sentiment_{lang}"] = round(float(np.mean([routes[i].sentiment == messages[i].sentiment for i in rows])), 4)
     return out
 

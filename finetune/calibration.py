@@ -52,6 +52,7 @@ def choose_threshold(scores: np.ndarray, correct: np.ndarray, is_oos: np.ndarray
         if lost > max_loss:
             break
         best = float(threshold)
+    best = min(best, 1e30)  # rows scored infinite (flagged anyway) stay above it; the JSON stays finite
     recall = float((scores[is_oos] > best).mean()) if is_oos.any() else 0.0
     return best, recall
 

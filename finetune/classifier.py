@@ -19,11 +19,13 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
-from assistant.classifier import (CONFIG_FILE, ENCODER_FILE, FORMAT, HEADS_FILE, OOS_LABELS, WORD_EMBEDDINGS,
-                                  build_model, collate, combine, load_encoder, log_softmax, oos_scores, run_model,
-                                  text_prefix, tokenize)
+from assistant.classifier import (CONFIG_FILE, ENCODER_FILE, FORMAT, HEADS_FILE, OOS_LABELS, TextClassifier,
+                                  combine, log_softmax, oos_scores)
+from assistant.classifier_model import (WORD_EMBEDDINGS, build_model, collate, fingerprint, load_encoder, run_model,
+                                        text_prefix, tokenize)
 from finetune.args import ClassifierTrainingArgs
-from finetune.calibration import (choose_lexical_weight, choose_oos_rule, fit_mahalanobis, fit_temperature)
+from finetune.calibration import (choose_lexical_weight, choose_oos_rule, choose_threshold, fit_mahalanobis,
+                                  fit_temperature)
 from finetune.data import Example, data_hash, label_counts, stratified_split
 from retrieval.errors import KnowledgeError
 from retrieval.lexical import hashed_idf, hashed_tfidf
@@ -43,6 +45,17 @@ def _fit_linear(features, labels: np.ndarray, n_classes: int, c: float, seed: in
     weight[model.classes_] = coef
     bias[model.classes_] = intercept
     return weight, bias
+
+
+def _stratified_sample(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted row indices: all rows, or about `n` of them with every label's share kept (at least one each)."""
+    if len(y) <= n:
+        return np.arange(len(y))
+    picked = []
+    for label in np.unique(y):
+        rows = np.flatnonzero(y == label)
+        picked.extend(rng.permutation(rows)[:max(1, int(round(n * len(rows) / len(y))))].tolist())
+    return np.sort(np.array(picked))
 
 
 def _class_weights(y: np.ndarray, n_classes: int, how: str):
@@ -107,9 +120,35 @@ def train_classifier(train: list[Example], encoder_path: Path, out: Path, *, dev
                "train_seconds": round(time.perf_counter() - started, 1)}
     config = {"format": FORMAT, "mode": args.mode, "members": names, "encoder_name": first["encoder_name"],
               "heads": {h: {"labels": head["labels"]} for h, head in first["heads"].items()},
-              "data_hash": data_hash(train), "args": args.to_dict(), "metrics": metrics}
+              "oos": {"method": "vote"}, "data_hash": data_hash(train), "args": args.to_dict(), "metrics": metrics}
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+    if dev and "intent" in config["heads"] and any(e.label("intent") in OOS_LABELS for e in list(train) + list(dev)):
+        calibrate_ensemble(out, dev, args.oos_max_inscope_loss, log)
     return metrics
+
+
+def calibrate_ensemble(folder: Path, dev: list[Example], max_loss: float, log: Log = print) -> dict:
+    """Choose an ensemble's out-of-scope threshold on the members' averaged probabilities over a shared dev set.
+
+    Without a shared dev set (each member held out its own rows) the members vote instead.
+    """
+    folder = Path(folder)
+    config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    labels = config["heads"]["intent"]["labels"]
+    config["oos"] = {"method": "none"}
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+    rows = [e for e in dev if e.label("intent") is not None]
+    probs = TextClassifier(folder).predict([e.text for e in rows]).probs["intent"]
+    truth = np.array([labels.index(e.label("intent")) if e.label("intent") in labels else -1 for e in rows])
+    is_oos = np.array([e.label("intent") in OOS_LABELS for e in rows])
+    oos_class = np.array([name in OOS_LABELS for name in labels])
+    predicted = probs.argmax(1)
+    scores = np.where(oos_class[predicted], np.inf, -probs.max(1))
+    threshold, recall = choose_threshold(scores, (predicted == truth) & ~oos_class[predicted], is_oos, max_loss)
+    config["oos"] = {"method": "msp", "threshold": threshold, "dev_oos_recall": round(recall, 4)}
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+    log(f"Ensemble out-of-scope rule: msp above {threshold:.4g} (dev out-of-scope recall {recall:.3f})")
+    return config["oos"]
 
 
 def _train_one(train: list[Example], encoder_path: Path, out: Path, dev: list[Example] | None,
@@ -118,17 +157,25 @@ def _train_one(train: list[Example], encoder_path: Path, out: Path, dev: list[Ex
     from safetensors.torch import save_file
 
     started = time.perf_counter()
-    torch.manual_seed(args.seed)
+    all_hash = data_hash(train)
     heads = sorted({name for e in train for name, _ in e.labels}, key=lambda h: (h != "intent", h))
     if not heads:
-        raise KnowledgeError("no labelled training examples")
+        raise KnowledgeError("no labelled training examples: give a file with a text and a label per row")
     primary = heads[0]
-    if not dev:
-        train, dev = stratified_split(train, primary, args.dev_fraction, args.seed)
+    # Labels come from the whole training set, before any dev split: every member of an ensemble agrees.
     labels = {h: sorted(label_counts(train, h)) for h in heads}
     for h in heads:
         if len(labels[h]) < 2:
-            raise KnowledgeError(f"the {h} labels need at least two classes, found {labels[h]}")
+            raise KnowledgeError(f"the {h} labels need at least two classes, found {labels[h]}: add examples "
+                                 "of the other classes")
+    if not dev:
+        train, dev = stratified_split(train, primary, args.dev_fraction, args.seed)
+        seen = {e.text.strip().lower() for e in train}
+        repeats = [e for e in dev if e.text.strip().lower() in seen]
+        if repeats and len(repeats) < len(dev):
+            # A dev row that repeats a training text measures memory, not generalisation.
+            dev = [e for e in dev if e.text.strip().lower() not in seen]
+            log(f"Left {len(repeats)} dev rows out that repeat a training text")
     y = {h: np.array([labels[h].index(e.label(h)) if e.label(h) in labels[h] else -100 for e in train]) for h in heads}
     y_dev = {h: np.array([labels[h].index(e.label(h)) if e.label(h) in labels[h] else -100 for e in dev]) for h in heads}
     log(f"Training on {len(train)} examples, dev {len(dev)}; heads: "
@@ -137,13 +184,14 @@ def _train_one(train: list[Example], encoder_path: Path, out: Path, dev: list[Ex
     tokenizer, encoder = load_encoder(Path(encoder_path))
     prefix = text_prefix(Path(encoder_path))
     model = build_model(encoder, {h: len(labels[h]) for h in heads}, args.dropout)
+    torch.manual_seed(args.seed)  # dropout, LoRA initialisation
     pad = tokenizer.pad_token_id
     ids = tokenize(tokenizer, [e.text for e in train], prefix, args.max_length)
     dev_ids = tokenize(tokenizer, [e.text for e in dev], prefix, args.max_length)
     rng = np.random.default_rng(args.seed)
 
     # 1. Warm start: logistic regression on the frozen sentence vectors of (a sample of) the training set.
-    sample = np.sort(rng.permutation(len(train))[:args.bootstrap_max_examples])
+    sample = _stratified_sample(y[primary], args.bootstrap_max_examples, rng)
     log(f"Warm start: embedding {len(sample)} training texts with the frozen encoder ...")
     pooled, _ = run_model(model, [ids[i] for i in sample], pad, bf16=args.bf16, progress=progress, desc="warm start")
     for h in heads:
@@ -157,9 +205,9 @@ def _train_one(train: list[Example], encoder_path: Path, out: Path, dev: list[Ex
     if args.mode != "head":
         model, history = _fine_tune(model, ids, y, dev_ids, y_dev, pad, labels, args, log, progress)
 
-    # 3. Lexical heads over all training texts, then the choices made on dev.
+    # 3. Lexical heads over all training texts, then the choices made on dev, in float32 as inference runs.
     model.eval()
-    dev_pooled, dev_logits = run_model(model, dev_ids, pad, bf16=args.bf16, progress=progress, desc="dev")
+    dev_pooled, dev_logits = run_model(model, dev_ids, pad, progress=progress, desc="dev")
     arrays: dict[str, np.ndarray] = {}
     head_config: dict[str, dict] = {}
     if args.lexical:
@@ -179,9 +227,9 @@ def _train_one(train: list[Example], encoder_path: Path, out: Path, dev: list[Ex
             lexical_logits = np.asarray(dev_ngrams @ lw.astype(np.float16).astype(np.float32).T) + lb
             lexical_weight = choose_lexical_weight(dev_logits[h][keep], lexical_logits[keep], y_dev[h][keep])
         joined = log_softmax(dev_logits[h]) + (lexical_weight * log_softmax(lexical_logits) if lexical_logits is not None else 0)
-        temperature = fit_temperature(joined[keep], y_dev[h][keep])
+        temperature = round(fit_temperature(joined[keep], y_dev[h][keep]), 4)  # saved as used
         dev_probs[h] = combine(dev_logits[h], lexical_logits, lexical_weight, temperature)
-        head_config[h] = {"labels": labels[h], "temperature": round(temperature, 4), "lexical_weight": lexical_weight}
+        head_config[h] = {"labels": labels[h], "temperature": temperature, "lexical_weight": lexical_weight}
         arrays |= {f"{h}.weight": model.heads[h].weight.detach().numpy(), f"{h}.bias": model.heads[h].bias.detach().numpy()}
 
     if args.lexical and not any(h["lexical_weight"] for h in head_config.values()):
@@ -197,9 +245,9 @@ def _train_one(train: list[Example], encoder_path: Path, out: Path, dev: list[Ex
     _save_encoder(model.encoder, out / ENCODER_FILE, args)
     save_file({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}, str(out / HEADS_FILE))
     config = {"format": FORMAT, "mode": args.mode, "base_encoder": str(Path(encoder_path).resolve()),
-              "encoder_name": Path(encoder_path).name, "prefix": prefix, "max_length": args.max_length,
-              "lexical": args.lexical, "n_features": args.n_features, "heads": head_config, "oos": oos_rule,
-              "data_hash": data_hash(train), "args": args.to_dict(), "metrics": metrics}
+              "base_fingerprint": fingerprint(model.encoder), "encoder_name": Path(encoder_path).name,
+              "prefix": prefix, "max_length": args.max_length, "n_features": args.n_features, "heads": head_config,
+              "oos": oos_rule, "data_hash": all_hash, "args": args.to_dict(), "metrics": metrics}
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
     log(f"Saved the classifier in {out} ({metrics['train_seconds']:.0f} s)")
     return metrics
@@ -287,9 +335,9 @@ def _oos_rule(model, ids, y, labels, dev, dev_probs, dev_pooled, pad, args, rng,
         log("No out-of-scope examples in the data: the label set is closed, no out-of-scope rule")
         return {"method": "none"}
     inscope_rows = np.flatnonzero((y["intent"] >= 0) & ~oos_class[np.maximum(y["intent"], 0)])
-    sample = np.sort(rng.permutation(inscope_rows)[:args.bootstrap_max_examples])
+    sample = inscope_rows[_stratified_sample(y["intent"][inscope_rows], args.bootstrap_max_examples, rng)]
     log(f"Out-of-scope statistics over {len(sample)} in-scope training texts ...")
-    pooled, _ = run_model(model, [ids[i] for i in sample], pad, bf16=args.bf16, progress=progress, desc="out of scope")
+    pooled, _ = run_model(model, [ids[i] for i in sample], pad, progress=progress, desc="out of scope")
     stats = fit_mahalanobis(pooled, y["intent"][sample])
     truth = np.array([names.index(e.label("intent")) if e.label("intent") in names else -1 for e in dev])
     is_oos = np.array([e.label("intent") in OOS_LABELS for e in dev])
@@ -322,9 +370,10 @@ def classification_scores(truth: list[str], predicted: list[str]) -> dict:
     pred_oos = np.array([p in OOS_LABELS for p in predicted])
     same = np.array([t == p or (a and b) for t, p, a, b in zip(truth, predicted, truth_oos, pred_oos)])
     scores = {"accuracy": round(float(same.mean()), 4),
-              "macro_f1": round(float(f1_score(["oos" if a else t for t, a in zip(truth, truth_oos)],
+              "macro_f1": round(float(f1_score(truth_names := ["oos" if a else t for t, a in zip(truth, truth_oos)],
                                                 ["oos" if b else p for p, b in zip(predicted, pred_oos)],
-                                                average="macro", zero_division=0)), 4)}
+                                                labels=sorted(set(truth_names)), average="macro",
+                                                zero_division=0)), 4)}
     if truth_oos.any():
         scores |= {"inscope_accuracy": round(float(same[~truth_oos].mean()), 4),
                    "oos_recall": round(float(pred_oos[truth_oos].mean()), 4),

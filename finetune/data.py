@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.classifier import OOS_LABELS
 from retrieval.errors import KnowledgeError
 
 TEXT_COLUMNS = ("text", "review", "utterance")
 LABEL_COLUMNS = ("label", "category", "intent")
-# Labels that mean "none of the shop's intents": CLINC150 uses `oos`, the sample shop `out_of_scope`.
-OOS_LABELS = ("oos", "out_of_scope")
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,7 @@ class Example:
     labels: tuple[tuple[str, str], ...]
 
     def label(self, head: str) -> str | None:
+        """This example's label for `head`, None when it has none."""
         return dict(self.labels).get(head)
 
 
@@ -174,6 +174,7 @@ def data_hash(examples: list[Example]) -> str:
 
 
 def label_counts(examples: list[Example], head: str) -> Counter:
+    """How many examples carry each label of `head`."""
     return Counter(e.label(head) for e in examples if e.label(head) is not None)
 
 

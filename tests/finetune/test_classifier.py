@@ -1,12 +1,14 @@
 """The classifier trained for real (all-MiniLM-L6-v2 from its pip package, the tiny preset) on the sample shop."""
 
 import json
+import threading
 
 import numpy as np
 import pytest
 from safetensors.torch import load_file
 
-from assistant.classifier import CONFIG_FILE, ENCODER_FILE, WORD_EMBEDDINGS, TextClassifier, read_classifier_config
+from assistant.classifier import CONFIG_FILE, ENCODER_FILE, FORMAT, TextClassifier, read_classifier_config
+from assistant.classifier_model import WORD_EMBEDDINGS
 from assistant.errors import ModelMissing
 from assistant.models import minilm_path
 from assistant.router import Router
@@ -25,13 +27,22 @@ def shop_split():
 
 
 @pytest.fixture(scope="session")
-def shop_classifier(tmp_path_factory, shop_split):
+def shop_dev(shop_split):
+    return stratified_split(shop_split[0], "intent", 0.1, seed=0)[1]
+
+
+@pytest.fixture(scope="session")
+def shop_classifier(tmp_path_factory, shop_split, shop_dev):
     """One fine-tuned classifier per test session, both heads, shared by the tests below."""
     folder = tmp_path_factory.mktemp("classifier")
-    train, _ = shop_split
-    metrics = train_classifier(train, minilm_path(), folder, args=ClassifierTrainingArgs.tiny(),
+    dev_texts = {e.text for e in shop_dev}
+    train = [e for e in shop_split[0] if e.text not in dev_texts]
+    metrics = train_classifier(train, minilm_path(), folder, dev=shop_dev, args=ClassifierTrainingArgs.tiny(),
                                log=lambda _: None, progress=False)
     return folder, metrics
+
+
+pytestmark = pytest.mark.integration  # these train the real encoder (tiny preset): about a minute in all
 
 
 def test_args_validate_themselves():
@@ -138,6 +149,9 @@ def test_a_seed_ensemble_averages_its_members(tmp_path, shop_split):
     texts = [e.text for e in test if e.text.isascii()][:40]
     expected = np.mean([m.predict(texts).probs["intent"] for m in members], axis=0)
     assert np.allclose(TextClassifier(tmp_path).predict(texts).probs["intent"], expected, atol=1e-6)
+    votes = np.mean([m.predict(texts).out_of_scope for m in members], axis=0) > 0.5
+    assert config["oos"]["method"] == "vote"
+    assert (TextClassifier(tmp_path).predict(texts).out_of_scope == votes).all()
     # Different seeds held out different dev rows, so the members differ.
     assert not np.allclose(members[0].predict(texts).probs["intent"], members[1].predict(texts).probs["intent"])
 
@@ -158,7 +172,47 @@ def test_the_assistant_routes_with_the_active_classifier(fake_home_template, ass
     shutil.copytree(shop_classifier[0], staging, dirs_exist_ok=True)
     version = registry.register("classifier", staging, {"metrics": shop_classifier[1]}, activate=True)
     bot = Assistant(settings, embedder=HashEmbedder())
-    assert bot.model_versions()["classifier"] == version
+    assert bot.model_versions["classifier"] == version
     reply = bot.reply(None, "Where is my order MM20261104? It has been two weeks!")
     assert reply.intent == "order_status"
-    assert isinstance(bot.runtime.router._classifier, TextClassifier)
+    assert bot.runtime.router.config["format"] == FORMAT  # the router reads with the classifier
+
+
+def test_a_saved_classifier_reproduces_its_dev_scores(shop_classifier, shop_dev):
+    """What was calibrated is what is served: reloading the folder gives the dev scores it saved."""
+    folder, metrics = shop_classifier
+    for head in ("intent", "sentiment"):
+        again = evaluate_classifier(folder, shop_dev, head)
+        assert again["accuracy"] == metrics["dev"][head]["accuracy"]
+        assert again["macro_f1"] == metrics["dev"][head]["macro_f1"]
+
+
+def test_predict_takes_empty_lists_and_refuses_a_bare_string(shop_classifier):
+    classifier = TextClassifier(shop_classifier[0])
+    empty = classifier.predict([])
+    assert empty.probs["intent"].shape == (0, 27) and empty.out_of_scope.shape == (0,)
+    assert empty.predicted("intent") == []
+    with pytest.raises(TypeError, match="list of texts"):
+        classifier.predict("where is my order?")
+
+
+def test_predict_from_many_threads_at_once(shop_classifier):
+    """The web server calls one classifier from many request threads."""
+    classifier = TextClassifier(shop_classifier[0])
+    texts = ["where is my order?", "我要退货", "this is terrible, I want a refund now!", "hello"] * 3
+    expected = classifier.predict(texts).predicted("intent")
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(5):
+                results.append(classifier.predict(texts).predicted("intent"))
+        except Exception as exc:  # noqa: BLE001 - the test reports any failure of a thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(results) == 40 and all(r == expected for r in results)

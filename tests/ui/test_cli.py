@@ -1,4 +1,5 @@
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -118,3 +119,15 @@ def test_train_classifier_registers_a_version_the_assistant_then_uses(assistant_
     from assistant.settings import Settings
 
     assert Registry(Settings().models_dir).active_version("classifier") == "v0001"
+
+
+def test_train_classifier_refuses_a_one_head_file_into_the_registry(tmp_path):
+    rows = [(t, label) for label, texts in SMALL_INTENTS.items() for t in texts]
+    data = _labelled_csv(tmp_path / "train.csv", rows)
+    def flat(output: str) -> str:  # the usage error comes in a box that wraps its lines
+        return re.sub(r"[\s│╭╮╰╯─]+", " ", output)
+
+    result = runner.invoke(app, ["train", "classifier", "--data", str(data)])
+    assert result.exit_code == 2 and "give --out DIR" in flat(result.output)
+    result = runner.invoke(app, ["eval", "classifier", "--train", str(data), "--test", str(data)])
+    assert result.exit_code == 2 and "no test split of its own" in flat(result.output)

@@ -107,6 +107,12 @@ def classifier(data: Path = typer.Option(None, help="CSV, JSONL or CLINC-style J
 
     args = training_args(mode, epochs, max_length, seed)
     task = task_option(task)
+    if data is not None and out is None:
+        # The assistant's router needs both heads; a file trains one, so its model goes to a folder.
+        raise typer.BadParameter("--data trains one head (--task), the assistant needs intent and sentiment: "
+                                 "give --out DIR, or leave --data out to train on the knowledge's labelled messages")
+    if data is None and (dev is not None or task != "intent"):
+        raise typer.BadParameter("--dev and --task go with --data")
     config = settings()
     if data is None:
         train, dev_rows = from_messages(load_knowledge(config.knowledge_dir).messages), None

@@ -37,6 +37,9 @@ def classifier(train: Path = typer.Option(..., help="Training file: CSV, JSONL o
     task = task_option(task)
     train_split = read_labelled(train, task)
     test_split = read_labelled(test, task)
+    if not test_split.test and Path(test).resolve() == Path(train).resolve():
+        raise typer.BadParameter("--test is the training file and it has no test split of its own: "
+                                 "give a separate test file")
     test_rows = test_split.test or test_split.train
     dev_rows = read_labelled(dev, task).train if dev is not None else (train_split.dev or None)
     out = out or Path(tempfile.mkdtemp(prefix="assistant-eval-"))
