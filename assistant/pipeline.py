@@ -69,6 +69,10 @@ class Assistant:
             if self._runtime is not None:
                 return
             settings = self.settings
+            if settings.torch_threads:
+                import torch
+
+                torch.set_num_threads(settings.torch_threads)
             knowledge = load_knowledge(settings.knowledge_dir)
             registry = Registry(settings.models_dir)
             embedder = self.embedder or embedder_from_settings(settings)

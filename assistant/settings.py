@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     min_intent_confidence: float = Field(default=0.30, ge=0.0, le=1.0)
     # Run the fine-tuned classifier's encoder with int8 dynamic quantisation (see bench/README.md for the trade).
     classifier_int8: bool = False
+    # PyTorch threads per call while serving (0: PyTorch's default). One message is answered fastest with
+    # one thread on a small CPU (32 ms against 75 ms with two, bench/README.md), and concurrent requests
+    # then use the other cores instead of fighting over them.
+    torch_threads: int = Field(default=1, ge=0, le=256)
     # A negative sentiment at or above this probability hands the conversation to an agent.
     escalate_negative_score: float = Field(default=0.80, ge=0.0, le=1.0)
     # The wait announced to an escalated customer: this many minutes per conversation waiting, theirs included.
