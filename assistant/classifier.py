@@ -39,13 +39,18 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def combine(model_logits: np.ndarray, lexical_logits: np.ndarray | None, lexical_weight: float,
-            temperature: float) -> np.ndarray:
-    """Calibrated probabilities: (log p_model + w * log p_lexical) / T, renormalised."""
+def joined_logits(model_logits: np.ndarray, lexical_logits: np.ndarray | None, lexical_weight: float) -> np.ndarray:
+    """log p_model + w * log p_lexical: the scores temperature scaling calibrates."""
     z = log_softmax(model_logits)
     if lexical_logits is not None and lexical_weight:
         z = z + lexical_weight * log_softmax(lexical_logits)
-    return np.exp(log_softmax(z / temperature))
+    return z
+
+
+def combine(model_logits: np.ndarray, lexical_logits: np.ndarray | None, lexical_weight: float,
+            temperature: float) -> np.ndarray:
+    """Calibrated probabilities: (log p_model + w * log p_lexical) / T, renormalised."""
+    return np.exp(log_softmax(joined_logits(model_logits, lexical_logits, lexical_weight) / temperature))
 
 
 def mahalanobis(pooled: np.ndarray, means: np.ndarray, precision: np.ndarray) -> np.ndarray:

@@ -20,12 +20,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from assistant.classifier import (CONFIG_FILE, ENCODER_FILE, FORMAT, HEADS_FILE, OOS_LABELS, TextClassifier,
-                                  combine, log_softmax, oos_scores)
+                                  combine, joined_logits, out_of_scope_flags)
 from assistant.classifier_model import (WORD_EMBEDDINGS, build_model, collate, fingerprint, load_encoder, run_model,
                                         text_prefix, tokenize)
 from finetune.args import ClassifierTrainingArgs
-from finetune.calibration import (choose_lexical_weight, choose_oos_rule, choose_threshold, fit_mahalanobis,
-                                  fit_temperature)
+from finetune.calibration import choose_lexical_weight, choose_oos_rule, fit_mahalanobis, fit_temperature
 from finetune.data import Example, data_hash, label_counts, stratified_split
 from retrieval.errors import KnowledgeError
 from retrieval.lexical import hashed_idf, hashed_tfidf
@@ -142,12 +141,11 @@ def calibrate_ensemble(folder: Path, dev: list[Example], max_loss: float, log: L
     truth = np.array([labels.index(e.label("intent")) if e.label("intent") in labels else -1 for e in rows])
     is_oos = np.array([e.label("intent") in OOS_LABELS for e in rows])
     oos_class = np.array([name in OOS_LABELS for name in labels])
-    predicted = probs.argmax(1)
-    scores = np.where(oos_class[predicted], np.inf, -probs.max(1))
-    threshold, recall = choose_threshold(scores, (predicted == truth) & ~oos_class[predicted], is_oos, max_loss)
-    config["oos"] = {"method": "msp", "threshold": threshold, "dev_oos_recall": round(recall, 4)}
+    # No Mahalanobis statistics for an ensemble: the rule is the top averaged probability.
+    config["oos"] = choose_oos_rule(probs, None, {}, truth, is_oos, oos_class, max_loss)
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
-    log(f"Ensemble out-of-scope rule: msp above {threshold:.4g} (dev out-of-scope recall {recall:.3f})")
+    log(f"Ensemble out-of-scope rule: msp above {config['oos']['threshold']:.4g} "
+        f"(dev out-of-scope recall {config['oos']['dev_oos_recall']:.3f})")
     return config["oos"]
 
 
@@ -226,7 +224,7 @@ def _train_one(train: list[Example], encoder_path: Path, out: Path, dev: list[Ex
             arrays |= {f"{h}.lexical_weight": lw.astype(np.float16), f"{h}.lexical_bias": lb}
             lexical_logits = np.asarray(dev_ngrams @ lw.astype(np.float16).astype(np.float32).T) + lb
             lexical_weight = choose_lexical_weight(dev_logits[h][keep], lexical_logits[keep], y_dev[h][keep])
-        joined = log_softmax(dev_logits[h]) + (lexical_weight * log_softmax(lexical_logits) if lexical_logits is not None else 0)
+        joined = joined_logits(dev_logits[h], lexical_logits, lexical_weight)
         temperature = round(fit_temperature(joined[keep], y_dev[h][keep]), 4)  # saved as used
         dev_probs[h] = combine(dev_logits[h], lexical_logits, lexical_weight, temperature)
         head_config[h] = {"labels": labels[h], "temperature": temperature, "lexical_weight": lexical_weight}
@@ -356,8 +354,8 @@ def _dev_metrics(dev, dev_probs, labels, oos_rule, dev_pooled, arrays) -> dict:
     for h, probs in dev_probs.items():
         truth = [e.label(h) for e in dev]
         predicted = [labels[h][i] for i in probs.argmax(1)]
-        if h == "intent" and oos_rule.get("method") in ("msp", "mahalanobis"):
-            flagged = oos_scores(oos_rule["method"], probs, dev_pooled, arrays) > oos_rule["threshold"]
+        if h == "intent":  # scored as the served classifier flags them
+            flagged = out_of_scope_flags(oos_rule, labels[h], probs, dev_pooled, arrays)
             predicted = ["oos" if f else p for p, f in zip(predicted, flagged)]
         keep = [i for i, t in enumerate(truth) if t is not None]
         metrics[h] = classification_scores([truth[i] for i in keep], [predicted[i] for i in keep])
