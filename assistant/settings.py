@@ -48,6 +48,23 @@ class Settings(BaseSettings):
     # Weight of the character n-gram score in hybrid retrieval (0 = dense only, 1 = lexical only); it grows
     # towards 1 with the share of a message the embedder cannot read. Chosen on bench/retrieval_quality.py.
     lexical_weight: float = Field(default=0.3, ge=0.0, le=1.0)
+    # FAISS index type: "auto" is exact (flat) up to index_exact_max entries, then an HNSW graph, or the
+    # smaller IVF indexes when index_memory_mb caps memory; or force "flat", "hnsw", "ivfsq8", "ivfpq".
+    # bench/index_scale.py measured them: see bench/README.md.
+    index_type: Literal["auto", "flat", "hnsw", "ivfsq8", "ivfpq"] = "auto"
+    # Up to this many entries "auto" searches exactly (one query over 20k vectors takes ~1 ms here).
+    index_exact_max: int = Field(default=20_000, ge=1)
+    # "auto" picks the first of hnsw, ivfsq8, ivfpq that fits this many MiB (0: no cap; HNSW needs ~1.7 GiB
+    # per million 384-d entries, IVF-SQ8 ~0.4 GiB, IVF-PQ ~0.06 GiB).
+    index_memory_mb: int = Field(default=0, ge=0)
+    # HNSW candidate list per query: 256 keeps recall@10 at 0.976 over a million entries with a 3.7 ms median
+    # query here (128: 0.944 in 1.9 ms); bench/index_scale.py.
+    index_ef_search: int = Field(default=256, ge=1, le=4096)
+    # IVF lists probed per query (of 4 * sqrt(entries)).
+    index_nprobe: int = Field(default=64, ge=1, le=65536)
+    # `assistant index add` skips a question whose vector is at least this close (cosine) to one of the
+    # same language already indexed; chosen on BANKING77 (bench/faq_matching.py). 1.0 keeps all but exact repeats.
+    dedup_threshold: float = Field(default=0.97, ge=0.0, le=1.0)
     # How much the router's intent probabilities lift FAQ entries of that intent in the ranking.
     intent_prior_weight: float = Field(default=0.2, ge=0.0, le=1.0)
     # Below this hybrid score the best FAQ entry is too weak to answer with: ask to rephrase instead.

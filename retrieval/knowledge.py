@@ -37,10 +37,12 @@ class Intent:
 @dataclass(frozen=True)
 class FaqEntry:
     id: str
-    intent: str
+    intent: str  # "" when a shop's imported Q&A row names none
     lang: str
     question: str
     answer: str
+    # "knowledge" for the knowledge folder's faq/, else the file it was imported from (`assistant index add`).
+    source: str = "knowledge"
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,31 @@ def hashed_ngrams(texts: list[str], n_features: int = 2**16) -> sparse.csr_matri
 
 
 class LexicalScorer:
-    """TF-IDF cosine similarity of character n-grams between queries and a fixed set of documents."""
+    """TF-IDF cosine similarity of character n-grams between queries and documents.
 
-    def __init__(self, documents: list[str]):
+    The n-gram weights are fitted on `documents`; with `keep_documents=False` they serve as a sample
+    of a larger collection and only `similarity` (against documents given per call) is available.
+    """
+
+    def __init__(self, documents: list[str], *, keep_documents: bool = True):
         self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAM_RANGE, sublinear_tf=True,
                                            lowercase=True)
-        self._docs = self._vectorizer.fit_transform(documents).tocsr()
+        docs = self._vectorizer.fit_transform(documents).tocsr()
+        self._docs = docs if keep_documents else None
 
     def scores(self, queries: list[str]) -> np.ndarray:
         """A (queries x documents) array of cosine similarities in [0, 1]."""
+        if self._docs is None:
+            raise ValueError("this scorer keeps no documents: use similarity(query, documents)")
         q = self._vectorizer.transform(queries)
         return np.asarray((q @ self._docs.T).todense(), dtype=np.float32)
+
+    def similarity(self, query: str, documents: list[str]) -> np.ndarray:
+        """Cosine similarities in [0, 1] between one query and the given documents."""
+        if not documents:
+            return np.zeros(0, dtype=np.float32)
+        matrix = self._vectorizer.transform([query, *documents])
+        return np.asarray((matrix[1:] @ matrix[0].T).todense(), dtype=np.float32).ravel()
 
 
 def _hashed_counts(texts: list[str], n_features: int) -> sparse.csr_matrix:

@@ -3,21 +3,19 @@ character n-grams, preferring entries in the message's language."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from retrieval.embedder import Embedder
-from retrieval.errors import IndexMismatchError
-from retrieval.index import FaissIndex
+from retrieval.faq_index import FaqIndex
+from retrieval.index import IndexParams
 from retrieval.knowledge import FaqEntry
 from retrieval.language import detect_language
 from retrieval.lexical import LexicalScorer
 
-ENTRIES_FILE = "entries.jsonl"
-# Up to this many entries every entry gets its dense score (one exact search costs well under 1 ms).
+# Up to this many entries every entry gets its dense and lexical score (~2 ms per message at 20k).
 EXACT_POOL = 20_000
 
 
@@ -47,58 +45,74 @@ def fuse_scores(dense: np.ndarray, lexical: np.ndarray, lexical_weight: float,
 
 
 def build_index(entries: list[FaqEntry], embedder: Embedder, folder: Path, *, knowledge_hash: str,
-                progress: bool = False) -> FaissIndex:
+                progress: bool = False, params: IndexParams | None = None) -> FaqIndex:
     """Embed every entry's question and save the index with its entries in `folder`."""
-    vectors = embedder.encode([e.question for e in entries], kind="query", progress=progress)
-    index = FaissIndex.build(vectors, np.arange(len(entries)), meta={
-        "embedder": embedder.name, "knowledge_hash": knowledge_hash})
-    index.save(folder)
-    with open(folder / ENTRIES_FILE, "w", encoding="utf-8") as out:
-        for entry in entries:
-            out.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
-    return index
+    faq = FaqIndex.build(entries, embedder, knowledge_hash=knowledge_hash, params=params, progress=progress)
+    faq.save(folder)
+    return faq
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    faq: FaqIndex
+    entries: list[FaqEntry]
+    position: np.ndarray  # key -> row of `entries` (-1: none)
+    langs: np.ndarray
+    texts: list[str]
+    lexical: LexicalScorer
+    exact: bool  # every entry gets a dense and a lexical score (else: the dense candidate pool only)
 
 
 class Retriever:
     """Top-k FAQ entries for a message.
 
+    Up to `exact_pool` entries every entry is scored (dense and lexical); above, the approximate
+    index proposes a candidate pool (`pool` entries, at least 10 per hit asked) that the lexical
+    signal, the intent prior and the language then re-rank.
+
     Args:
-        folder: an index folder written by `build_index`.
+        folder: an index folder written by `build_index` / `FaqIndex.save`.
         embedder: the embedder the index was built with (checked against `meta.json`).
         lexical_weight: weight of the character n-gram score in the fused score.
+        params: index settings (a forced index type is checked; search-time knobs applied).
 
     Example:
         >>> hits = Retriever(folder, embedder).search("where is my parcel?", k=3)
         >>> hits[0].entry.answer
     """
 
-    def __init__(self, folder: Path, embedder: Embedder, *, lexical_weight: float = 0.5):
+    def __init__(self, folder: Path, embedder: Embedder, *, lexical_weight: float = 0.5,
+                 params: IndexParams | None = None, exact_pool: int = EXACT_POOL, pool: int = 100):
         self.folder = Path(folder)
         self.embedder = embedder
         self.lexical_weight = lexical_weight
-        self._loaded: tuple[FaissIndex, list[FaqEntry], LexicalScorer, np.ndarray] | None = None
+        self.params = params
+        self.exact_pool = exact_pool
+        self.pool = pool
+        self._loaded: _Loaded | None = None
 
     def warm_up(self) -> None:
         """Open the index, its entries and the lexical scorer (done on the first search otherwise)."""
         if self._loaded is not None:
             return
-        index = FaissIndex.load(self.folder, expect={"embedder": self.embedder.name})
-        path = self.folder / ENTRIES_FILE
-        if not path.is_file():
-            raise IndexMismatchError(f"{path} is missing: run `assistant index build`")
-        entries = [FaqEntry(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line]
-        if len(entries) != index.count:
-            raise IndexMismatchError(f"{path} has {len(entries)} entries, the index {index.count}: "
-                                     "run `assistant index build`")
-        langs = np.array([e.lang for e in entries])
+        faq = FaqIndex.open(self.folder, self.embedder, self.params)
+        keys, entries = faq.keyed()
+        position = np.full(int(keys.max()) + 1 if len(keys) else 0, -1, dtype=np.int64)
+        position[keys] = np.arange(len(keys))
         # Answers add the words a paraphrase may share with the entry but not with its question.
-        lexical = LexicalScorer([f"{e.question} {e.answer}" for e in entries])
-        self._loaded = (index, entries, lexical, langs)
+        texts = [f"{e.question} {e.answer}" for e in entries]
+        exact = len(entries) <= self.exact_pool
+        if exact:
+            lexical = LexicalScorer(texts)
+        else:  # n-gram weights from a sample: the same statistics, without a matrix of every entry
+            sample = np.random.default_rng(0).choice(len(texts), self.exact_pool, replace=False)
+            lexical = LexicalScorer([texts[i] for i in sample], keep_documents=False)
+        self._loaded = _Loaded(faq, entries, position, np.array([e.lang for e in entries]), texts, lexical, exact)
 
     @property
     def meta(self) -> dict:
         self.warm_up()
-        return self._loaded[0].meta
+        return self._loaded.faq.meta
 
     def search(self, text: str, k: int = 5, lang: str | None = None, intent_prior: dict[str, float] | None = None,
                prior_weight: float = 0.2) -> list[Hit]:
@@ -108,22 +122,32 @@ class Retriever:
         to each entry's score, so entries of the intent the message most likely has come first.
         """
         self.warm_up()
-        index, entries, lexical, langs = self._loaded
+        loaded = self._loaded
+        if not loaded.entries:
+            return []
         lang = lang or detect_language(text)
-        # Dense scores for every entry of a shop-sized index; for a large one, a generous candidate pool
-        # with the pool's lowest score standing in for the entries outside it.
-        pool = index.count if index.count <= EXACT_POOL else max(50, 4 * k)
-        scores, ids = index.search(self.embedder.encode([text], kind="query"), k=pool)
-        valid = ids[0] >= 0
-        dense = np.full(len(entries), float(scores[0][valid].min()) if valid.any() else 0.0, dtype=np.float32)
-        dense[ids[0][valid]] = scores[0][valid]
-        lex = lexical.scores([text])[0]
+        query = self.embedder.encode([text], kind="query")
+        if loaded.exact:
+            scores, keys = loaded.faq.index.search(query, k=len(loaded.entries))
+            found = keys[0] >= 0
+            rows = np.arange(len(loaded.entries))
+            dense = np.zeros(len(rows), dtype=np.float32)
+            dense[loaded.position[keys[0][found]]] = scores[0][found]
+            lex = loaded.lexical.scores([text])[0]
+        else:
+            scores, keys = loaded.faq.index.search(query, k=max(self.pool, 10 * k))
+            found = keys[0] >= 0
+            rows = loaded.position[keys[0][found]]
+            dense = scores[0][found]
+            lex = loaded.lexical.similarity(text, [loaded.texts[i] for i in rows])
         similarity = fuse_scores(dense, lex, self.lexical_weight, self.embedder.unknown_fraction(text))
         rank = similarity.copy()
         if intent_prior:
-            rank += prior_weight * np.array([intent_prior.get(e.intent, 0.0) for e in entries], dtype=np.float32)
+            rank += prior_weight * np.array([intent_prior.get(loaded.entries[i].intent, 0.0) for i in rows],
+                                            dtype=np.float32)
+        langs = loaded.langs[rows]
         if (langs == lang).any():
             rank = np.where(langs == lang, rank, -np.inf)
         order = np.argsort(-rank, kind="stable")[:k]
-        return [Hit(entries[i], float(similarity[i]), float(dense[i]), float(lex[i])) for i in order
+        return [Hit(loaded.entries[rows[i]], float(similarity[i]), float(dense[i]), float(lex[i])) for i in order
                 if np.isfinite(rank[i])]

@@ -4,7 +4,6 @@ knowledge and the embedder; later starts reuse them."""
 from __future__ import annotations
 
 import fcntl
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,19 +18,14 @@ from finetune.classifier import train_classifier
 from finetune.data import Example, data_hash
 from finetune.router import train_router
 from retrieval.embedder import Embedder
-from retrieval.index import INDEX_FILE, META_FILE
 from retrieval.knowledge import Knowledge, load_knowledge
-from retrieval.retriever import ENTRIES_FILE, build_index
+from ui.index_versions import build_index_version, index_fits, sync_index_version
 
 Log = Callable[[str], None]
 
 
 def router_data_hash(knowledge: Knowledge) -> str:
     return knowledge.content_hash("intents", "messages")
-
-
-def index_data_hash(knowledge: Knowledge) -> str:
-    return knowledge.content_hash("faq")
 
 
 def train_router_version(settings: Settings, knowledge: Knowledge, *, args: RouterTrainingArgs | None = None,
@@ -64,22 +58,6 @@ def train_classifier_version(settings: Settings, examples: list[Example], encode
                                                      "metrics": metrics}, activate=True)
 
 
-def build_index_version(settings: Settings, knowledge: Knowledge, *, embedder: Embedder | None = None,
-                        log: Log = print, progress: bool = True) -> str:
-    """Embed the knowledge's FAQ questions into a new index version and make it active."""
-    registry = Registry(settings.models_dir)
-    staging = registry.staging("index")
-    try:
-        log(f"Indexing {len(knowledge.faq)} FAQ entries ...")
-        index = build_index(list(knowledge.faq), embedder or embedder_from_settings(settings), staging,
-                            knowledge_hash=index_data_hash(knowledge), progress=progress)
-    except BaseException:
-        registry.discard(staging)
-        raise
-    return registry.register("index", staging, {"data_hash": index_data_hash(knowledge), "count": index.count},
-                             activate=True)
-
-
 def _router_fits(registry: Registry, knowledge: Knowledge, embedder: Embedder) -> str | None:
     """None when the active router fits; else why it must be retrained."""
     try:
@@ -90,24 +68,6 @@ def _router_fits(registry: Registry, knowledge: Knowledge, embedder: Embedder) -
         return f"it was trained on embedder {config.get('embedder')!r}, the settings say {embedder.name!r}"
     if config.get("data_hash") != router_data_hash(knowledge):
         return "the labelled messages or intents changed"
-    return None
-
-
-def _index_fits(registry: Registry, knowledge: Knowledge, embedder: Embedder) -> str | None:
-    try:
-        folder = registry.active_folder("index")
-    except ModelMissing:
-        return "no index yet"
-    if not all((folder / name).is_file() for name in (META_FILE, ENTRIES_FILE, INDEX_FILE)):
-        return f"files are missing in {folder}"
-    try:
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return f"{folder / META_FILE} is damaged"
-    if meta.get("embedder") != embedder.name:
-        return f"it was built with embedder {meta.get('embedder')!r}, the settings say {embedder.name!r}"
-    if meta.get("knowledge_hash") != index_data_hash(knowledge):
-        return "the FAQ changed"
     return None
 
 
@@ -136,8 +96,11 @@ def _ensure_ready(settings: Settings, knowledge: Knowledge, embedder: Embedder |
         log(f"Training the router ({why}) ...")
         train_router_version(settings, knowledge, args=args, embedder=embedder, log=log, progress=progress)
     done["router"] = why or "reused"
-    why = _index_fits(registry, knowledge, embedder)
-    if why:
+    why, sync = index_fits(settings, knowledge, embedder)
+    if why and sync:
+        log(f"Updating the FAQ index ({why}) ...")
+        sync_index_version(settings, knowledge, embedder=embedder, log=log, progress=progress)
+    elif why:
         log(f"Building the FAQ index ({why}) ...")
         build_index_version(settings, knowledge, embedder=embedder, log=log, progress=progress)
     done["index"] = why or "reused"

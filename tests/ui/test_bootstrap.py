@@ -30,7 +30,7 @@ def test_missing_or_stale_model_files_are_rebuilt(assistant_home, knowledge_copy
     (registry.active_folder("router") / "weights.npz").unlink()
     (registry.active_folder("index") / "index.faiss").unlink()
     done = ready(settings)
-    assert done["router"] == "no router yet" and done["index"].startswith("files are missing")
+    assert done["router"] == "no router yet" and done["index"].startswith("no index in")
     assert registry.active_version("router") == "v0002" and registry.active_version("index") == "v0002"
 
     with open(knowledge_copy / "faq" / "en.jsonl", "a", encoding="utf-8") as out:
@@ -43,3 +43,25 @@ def test_missing_or_stale_model_files_are_rebuilt(assistant_home, knowledge_copy
 def test_a_missing_embedder_is_named(tmp_path):
     with pytest.raises(ModelNotFoundError, match="ASSISTANT_EMBEDDER_PATH"):
         embedder_from_settings(Settings(embedder_path=str(tmp_path / "nope")))
+
+
+def test_a_changed_faq_is_synced_and_imported_entries_survive(assistant_home, knowledge_copy, tmp_path, monkeypatch):
+    from retrieval.faq_index import read_entries
+    from ui.index_versions import import_qa_version
+
+    settings = Settings(home=assistant_home, knowledge_dir=knowledge_copy)
+    ready(settings)
+    from retrieval.knowledge import load_knowledge
+
+    export = tmp_path / "qa.jsonl"
+    export.write_text(json.dumps({"question": "Do you ship to Canada?", "answer": "Yes, in 10 days."}) + "\n")
+    import_qa_version(settings, load_knowledge(knowledge_copy), export, embedder=HashEmbedder(), log=lambda _: None,
+                      progress=False)
+    with open(knowledge_copy / "faq" / "en.jsonl", "a", encoding="utf-8") as out:
+        out.write(json.dumps({"id": "en-9000", "intent": "greeting", "lang": "en", "question": "yo",
+                              "answer": "Hey, welcome to {shop_name}!"}) + "\n")
+    assert ready(settings)["index"] == "the FAQ changed"
+    registry = Registry(settings.models_dir)
+    assert registry.info("index", registry.active_version("index"))["change"] == "sync"
+    ids = {e.id for e in read_entries(registry.active_folder("index")).values()}
+    assert "en-9000" in ids and any(i.startswith("qa-") for i in ids)

@@ -1,0 +1,149 @@
+"""New versions of the FAQ index: built from the knowledge folder, synced with it, or grown from a shop's
+Q&A export. Every change writes a new registry version beside the active one and then activates it,
+so a running server keeps answering from the old version until the new one is complete."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from assistant import pii
+from assistant.errors import ModelMissing
+from assistant.models import embedder_from_settings, index_params
+from assistant.registry import Registry
+from assistant.settings import Settings
+from retrieval.embedder import Embedder
+from retrieval.errors import IndexMismatchError
+from retrieval.faq_index import ENTRIES_FILE, KNOWLEDGE_SOURCE, FaqIndex, IngestReport, read_entries
+from retrieval.index import read_meta
+from retrieval.knowledge import ENTITY_PLACEHOLDERS, Knowledge
+from retrieval.qa_import import ImportNotes, QaFile
+
+Log = Callable[[str], None]
+
+
+def index_data_hash(knowledge: Knowledge) -> str:
+    return knowledge.content_hash("faq")
+
+
+def build_index_version(settings: Settings, knowledge: Knowledge, *, embedder: Embedder | None = None,
+                        log: Log = print, progress: bool = True) -> str:
+    """Embed the knowledge's FAQ, and the entries imported into the active index, into a new active version."""
+    embedder = embedder or embedder_from_settings(settings)
+    imported = _imported_entries(Registry(settings.models_dir), log)
+    entries = list(knowledge.faq) + imported
+    log(f"Indexing {len(entries)} FAQ entries ({len(imported)} of them imported) ...")
+
+    def build(_active: FaqIndex | None) -> FaqIndex:
+        return FaqIndex.build(entries, embedder, knowledge_hash=index_data_hash(knowledge),
+                              params=index_params(settings), progress=progress)
+
+    return _new_version(settings, build, {"change": "build"}, embedder=None)[0]
+
+
+def sync_index_version(settings: Settings, knowledge: Knowledge, *, embedder: Embedder | None = None,
+                       log: Log = print, progress: bool = True) -> tuple[str, IngestReport]:
+    """A new active version whose knowledge entries are the knowledge folder's FAQ (only changes embedded)."""
+    embedder = embedder or embedder_from_settings(settings)
+    report = IngestReport()
+
+    def sync(active: FaqIndex | None) -> FaqIndex:
+        nonlocal report
+        report = active.sync_knowledge(knowledge.faq, embedder, knowledge_hash=index_data_hash(knowledge),
+                                       progress=progress)
+        log(f"Knowledge FAQ synced: {report.added} added, {report.updated} changed, {report.removed} removed")
+        return active
+
+    version, _ = _new_version(settings, sync, {"change": "sync"}, embedder=embedder)
+    return version, report
+
+
+def import_qa_version(settings: Settings, knowledge: Knowledge, path: Path, *, embedder: Embedder | None = None,
+                      log: Log = print, progress: bool = True) -> tuple[str, IngestReport, ImportNotes]:
+    """Add a Q&A export (CSV or JSONL) to the active index as a new active version.
+
+    Rows are checked first (nothing is imported from a file with problems), masked for personal data,
+    then embedded in batches; near-duplicate questions are skipped (`dedup_threshold`).
+    """
+    facts: dict[str, list[str]] = {name: sorted(set(values.values())) for name, values in knowledge.shop.facts.items()}
+    qa = QaFile(Path(path), intents=frozenset(knowledge.intent_names), facts=facts, clean=lambda t: pii.mask(t).text,
+                placeholders=frozenset(ENTITY_PLACEHOLDERS))
+    rows = qa.check()
+    embedder = embedder or embedder_from_settings(settings)
+    notes = ImportNotes()
+    report = IngestReport()
+    log(f"Importing {rows} Q&A rows from {path} ...")
+
+    def add(active: FaqIndex | None) -> FaqIndex:
+        nonlocal report
+        report = active.upsert(qa.entries(notes), embedder, dedup_threshold=settings.dedup_threshold,
+                               progress=progress, total=rows)
+        return active
+
+    version, _ = _new_version(settings, add, {"change": f"add {Path(path).name}"}, embedder=embedder)
+    return version, report, notes
+
+
+def index_fits(settings: Settings, knowledge: Knowledge, embedder: Embedder) -> tuple[str | None, bool]:
+    """(None, _) when the active index fits; else (why, whether syncing it with the knowledge is enough)."""
+    registry = Registry(settings.models_dir)
+    try:
+        folder = registry.active_folder("index")
+        meta = read_meta(folder)
+    except ModelMissing:
+        return "no index yet", False
+    except IndexMismatchError as exc:
+        return str(exc), False
+    if meta.get("embedder") != embedder.name:
+        return f"it was built with embedder {meta.get('embedder')!r}, the settings say {embedder.name!r}", False
+    forced = index_params(settings).kind
+    if forced != "auto" and meta.get("index_type") != forced:
+        return f"it is of type {meta.get('index_type')!r}, the settings ask for {forced!r}", False
+    if not (folder / ENTRIES_FILE).is_file():
+        return f"{folder / ENTRIES_FILE} is missing", False
+    if meta.get("knowledge_hash") != index_data_hash(knowledge):
+        return "the FAQ changed", True
+    return None, False
+
+
+def _new_version(settings: Settings, change: Callable[[FaqIndex | None], FaqIndex], info: dict, *,
+                 embedder: Embedder | None) -> tuple[str, FaqIndex]:
+    """Apply `change` to the active index (opened when `embedder` is given) and register the result."""
+    registry = Registry(settings.models_dir)
+    active = FaqIndex.open(registry.active_folder("index"), embedder, index_params(settings)) if embedder else None
+    faq = change(active)
+    staging = registry.staging("index")
+    try:
+        faq.write(staging)
+    except BaseException:
+        registry.discard(staging)
+        raise
+    version = registry.register("index", staging, {**info, "data_hash": faq.meta.get("knowledge_hash"),
+                                                   "count": faq.count, "index_type": faq.index.kind}, activate=True)
+    return version, faq
+
+
+def _imported_entries(registry: Registry, log: Log) -> list:
+    """The entries a shop imported into the active index (kept across rebuilds; re-embedded there)."""
+    try:
+        entries = read_entries(registry.active_folder("index")).values()
+    except (ModelMissing, IndexMismatchError) as exc:
+        if registry.active_version("index"):
+            log(f"warning: the active index cannot be read ({exc}); entries imported into it are not carried "
+                f"over (earlier versions stay under {registry.root / 'index'})")
+        return []
+    return [e for e in entries if e.source != KNOWLEDGE_SOURCE]
+
+
+def remove_entries_version(settings: Settings, entry_ids: list[str], *, embedder: Embedder | None = None) -> tuple[str, int]:
+    """A new active version without the given entries (ids); (version, how many were found)."""
+    embedder = embedder or embedder_from_settings(settings)
+    removed = 0
+
+    def remove(active: FaqIndex | None) -> FaqIndex:
+        nonlocal removed
+        removed = active.remove(entry_ids)
+        return active
+
+    version, _ = _new_version(settings, remove, {"change": f"remove {len(entry_ids)} id(s)"}, embedder=embedder)
+    return version, removed
