@@ -90,7 +90,7 @@ class Assistant:
             versions = {kind: version for kind in ("router", "classifier", "index")
                         if (version := registry.active_version(kind))}
             policy = PolicyConfig(
-                min_answer_score=settings.min_answer_score,
+                min_answer_score=settings.answer_threshold,
                 escalate_negative_score=settings.escalate_negative_score,
                 min_agree_confidence=settings.min_agree_confidence,
                 escalating_intents=frozenset(i.name for i in knowledge.intents if i.escalate))

@@ -63,12 +63,16 @@ class Settings(BaseSettings):
     # IVF lists probed per query (of 4 * sqrt(entries)).
     index_nprobe: int = Field(default=64, ge=1, le=65536)
     # `assistant index add` skips a question whose vector is at least this close (cosine) to one of the
-    # same language already indexed; chosen on BANKING77 (bench/faq_matching.py). 1.0 keeps all but exact repeats.
-    dedup_threshold: float = Field(default=0.97, ge=0.0, le=1.0)
+    # same language already indexed. e5 packs paraphrases tightly: on BANKING77 (bench/faq_matching.py) 0.97
+    # would merge 57% of the questions, 0.99 merges 14% (1% of those of another intent). 1.0: exact repeats only.
+    dedup_threshold: float = Field(default=0.99, ge=0.0, le=1.0)
     # How much the router's intent probabilities lift FAQ entries of that intent in the ranking.
     intent_prior_weight: float = Field(default=0.2, ge=0.0, le=1.0)
-    # Below this hybrid score the best FAQ entry is too weak to answer with: ask to rephrase instead.
-    min_answer_score: float = Field(default=0.35, ge=0.0, le=1.0)
+    # Below this hybrid score the best FAQ entry is too weak to answer with: ask to rephrase instead. Empty:
+    # per encoder, as measured by bench/faq_matching.py: 0.65 for multilingual-e5-small, which packs every
+    # cosine high (all of the sample shop's held-out paraphrases score above 0.68, CLINC150's out-of-scope
+    # questions have a median of 0.67 on the shop's FAQ), 0.35 for any other encoder.
+    min_answer_score: float | None = Field(default=None, ge=0.0, le=1.0)
     # A best FAQ entry under min_answer_score is still used when the router gives it the same intent this surely.
     min_agree_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
     # Below this intent confidence the linear-head router flags a message as out of scope (a fine-tuned
@@ -111,6 +115,13 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         return url
+
+    @property
+    def answer_threshold(self) -> float:
+        """`min_answer_score`, or the measured default of the encoder in use."""
+        if self.min_answer_score is not None:
+            return self.min_answer_score
+        return 0.65 if self.encoder == "multilingual-e5-small" and not self.embedder_path else 0.35
 
     @property
     def models_dir(self) -> Path:

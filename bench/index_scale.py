@@ -130,10 +130,10 @@ def run_size(n: int, opts, rng, basis) -> list[dict]:
                     mib=round(corpus.nbytes / 2**20, 1)),
             measure("sentence-transformers semantic_search", semantic_search(corpus), queries, truth, slow_single,
                     n=n, build_s=0.0, mib=round(corpus.nbytes / 2**20, 1))]
-    configs = [("flat", IndexParams(kind="flat"), [None]),
-               ("hnsw", IndexParams(kind="hnsw"), [32, 64, 96, 128, 256]),
-               ("ivfsq8", IndexParams(kind="ivfsq8"), [8, 16, 32, 64]),
-            ("ivfpq", IndexParams(kind="ivfpq"), [16, 32, 64])]
+    ef = [int(x) for x in opts.ef.split(",")]
+    nprobe = [int(x) for x in opts.nprobe.split(",")]
+    configs = [("flat", IndexParams(kind="flat"), [None]), ("hnsw", IndexParams(kind="hnsw"), ef),
+               ("ivfsq8", IndexParams(kind="ivfsq8"), nprobe), ("ivfpq", IndexParams(kind="ivfpq"), nprobe)]
     for kind, params, knobs in configs:
         if kind in opts.skip:
             continue
@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument("--data", choices=["embedding", "uniform"], default="embedding")
     parser.add_argument("--ef", default="32,64,96,128,256", help="HNSW efSearch values to measure")
     parser.add_argument("--nprobe", default="8,16,32,64", help="IVF nprobe values to measure")
-    parser.add_argument("--skip", default="", help="comma-separated index types not to build (flat,hnsw,ivfpq)")
+    parser.add_argument("--skip", default="", help="comma-separated index types not to build (flat,hnsw,ivfsq8,ivfpq)")
     parser.add_argument("--json", action="store_true", help="print all rows as one JSON list at the end")
     opts = parser.parse_args()
     opts.skip = set(filter(None, opts.skip.split(",")))

@@ -67,7 +67,7 @@ class FaqIndex:
 
     Example:
         >>> faq = FaqIndex.build(knowledge.faq, embedder, knowledge_hash=h)
-        >>> report = faq.upsert(imported_entries, embedder, dedup_threshold=0.97)
+        >>> report = faq.upsert(imported_entries, embedder, dedup_threshold=0.99)
         >>> faq.save(folder)
     """
 
@@ -75,6 +75,10 @@ class FaqIndex:
         self.index = index
         self._entries = dict(entries)
         self._key_of = {entry.id: key for key, entry in self._entries.items()}
+        if len(self._key_of) != len(self._entries):
+            seen: set[str] = set()
+            twice = next(e.id for e in self._entries.values() if e.id in seen or seen.add(e.id))
+            raise IndexMismatchError(f"entry id {twice!r} appears more than once: every entry needs its own id")
         self._question_keys: dict[tuple[str, str], str] | None = None
 
     # -- building and opening --------------------------------------------------------------------------------
@@ -225,7 +229,7 @@ class FaqIndex:
             return
         vectors = embed_questions(new, embedder)
         if dedup and dedup_threshold is not None:
-            keep = self._not_near_duplicates(new, vectors, dedup_threshold, report)
+            keep = self._not_near_duplicates(new, vectors, dedup_threshold, report, embedder)
             for entry, kept in zip(new, keep):
                 if not kept:
                     seen.pop((entry.lang, question_key(entry.question)), None)
@@ -234,17 +238,23 @@ class FaqIndex:
         report.added += len(new)
 
     def _not_near_duplicates(self, new: list[FaqEntry], vectors: np.ndarray, threshold: float,
-                             report: IngestReport) -> np.ndarray:
+                             report: IngestReport, embedder: Embedder) -> np.ndarray:
         """A keep-mask: False where an entry's question is within `threshold` of a kept one's (same language)."""
         keep = np.ones(len(new), dtype=bool)
         if self.count:
             scores, keys = self.index.search(vectors, k=8)
             for row, entry in enumerate(new):
                 for score, key in zip(scores[row], keys[row]):
-                    if key >= 0 and score >= threshold and self._entries[int(key)].lang == entry.lang:
-                        keep[row] = False
-                        report.duplicate(entry.question, self._entries[int(key)].id)
-                        break
+                    if key < 0 or score < threshold or self._entries[int(key)].lang != entry.lang:
+                        continue
+                    twin = self._entries[int(key)]
+                    # IVF scores are approximate (quantised vectors): confirm with the exact cosine.
+                    if self.index.kind.startswith("ivf") and \
+                            float(embed_questions([twin], embedder)[0] @ vectors[row]) < threshold:
+                        continue
+                    keep[row] = False
+                    report.duplicate(entry.question, twin.id)
+                    break
         within = vectors @ vectors.T
         for row in range(len(new)):
             if not keep[row]:

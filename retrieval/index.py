@@ -8,8 +8,11 @@ Index types (inner product on normalised vectors = cosine similarity):
     flat    exact; every query scans every vector. The default up to `IndexParams.exact_max` entries.
     hnsw    a navigable small-world graph over the full vectors: ~1.1x the flat index's memory,
             milliseconds at a million entries. The default above `exact_max`.
-    ivfsq8  inverted lists of 8-bit scalar-quantised vectors: ~1/4 of the memory, recall close to HNSW.
+    ivfsq8  inverted lists of 8-bit scalar-quantised vectors: ~1/4 of the memory; recall as HNSW's at
+            100k entries, clearly lower at 1M unless `nprobe` grows (see bench/README.md).
     ivfpq   inverted lists of product-quantised codes: ~1/25 of the memory, clearly lower recall.
+    IVF indexes learn their lists from the vectors they are built with and are not retrained as
+    entries are added: rebuild (`assistant index build`) after the index has grown several times.
             `auto` takes the first of hnsw, ivfsq8, ivfpq that fits `IndexParams.memory_mb`.
 bench/index_scale.py measures all three against brute force; bench/README.md has the figures.
 """
@@ -32,6 +35,8 @@ META_FILE = "meta.json"
 # Ids removed from an HNSW graph (which cannot delete in place): skipped at search, dropped on compaction.
 DELETED_FILE = "deleted.npy"
 INDEX_TYPES = ("flat", "hnsw", "ivfsq8", "ivfpq")
+# IVF indexes learn their lists (and PQ its codebooks) from the first vectors: fewer give noise.
+IVF_MIN_TRAIN = 1_000
 # An HNSW graph is rebuilt without its removed entries once they are this share of it.
 COMPACT_SHARE = 0.2
 
@@ -97,6 +102,11 @@ def choose_index_type(count: int, dim: int, params: IndexParams) -> str:
     return "ivfpq"
 
 
+def pq_codes(dim: int, wanted: int) -> int:
+    """Sub-quantisers per vector: the largest divisor of `dim` not above `wanted` (PQ needs one)."""
+    return max(d for d in range(1, min(dim, wanted) + 1) if dim % d == 0)
+
+
 def ivf_lists(count: int) -> int:
     """Inverted lists for an IVF index of `count` vectors: 4 * sqrt(n), the FAISS guideline's low end."""
     return int(min(65536, max(1, 4 * math.sqrt(max(count, 1)))))
@@ -112,8 +122,10 @@ def new_index(kind: str, dim: int, params: IndexParams, train: np.ndarray | None
         graph.hnsw.efSearch = params.ef_search
         return faiss.IndexIDMap2(graph)
     if kind in ("ivfsq8", "ivfpq"):
-        if train is None or len(train) == 0:
-            raise ValueError(f"an {kind} index is trained on vectors: give it the first batch")
+        if train is None or len(train) < IVF_MIN_TRAIN:
+            raise IndexMismatchError(f"an {kind} index learns its lists from the vectors it is built with and needs "
+                                     f"at least {IVF_MIN_TRAIN:,} of them (got {0 if train is None else len(train):,}): "
+                                     "use ASSISTANT_INDEX_TYPE=auto (exact search) for a smaller index")
         # Each list needs ~39 training points (FAISS warns below that); 64 per list is plenty, and k-means
         # over all of a million vectors would take many minutes here.
         lists = max(1, min(ivf_lists(len(train)), len(train) // 39))
@@ -129,11 +141,9 @@ def new_index(kind: str, dim: int, params: IndexParams, train: np.ndarray | None
         index.nprobe = min(params.nprobe, lists)
         return index
     if kind == "ivfpq":
-        if dim % params.pq_bytes:
-            raise ValueError(f"pq_bytes={params.pq_bytes} must divide the vectors' dimension {dim}")
         # The 256 codes of each sub-quantiser need as many training points; fewer bits for less data.
         bits = 8 if len(train) >= 256 * 39 else max(1, int(math.log2(max(2, len(train) // 39))))
-        index = faiss.IndexIVFPQ(quantizer, dim, lists, params.pq_bytes, bits, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFPQ(quantizer, dim, lists, pq_codes(dim, params.pq_bytes), bits, faiss.METRIC_INNER_PRODUCT)
         index.cp.min_points_per_centroid = 1
         index.train(train)
         index.nprobe = min(params.nprobe, lists)
@@ -141,12 +151,18 @@ def new_index(kind: str, dim: int, params: IndexParams, train: np.ndarray | None
     raise ValueError(f"unknown index type {kind!r}: expected one of {', '.join(INDEX_TYPES)}")
 
 
-def search_vectors(index: faiss.Index, queries: np.ndarray, k: int, *, exclude: np.ndarray | None = None,
+def id_selector(ids: np.ndarray, *, exclude: bool) -> tuple:
+    """A FAISS selector of `ids` (or of every id but them); keep the whole tuple alive while it is used."""
+    batch = faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+    return (faiss.IDSelectorNot(batch), batch) if exclude else (batch,)
+
+
+def search_vectors(index: faiss.Index, queries: np.ndarray, k: int, *, selector: tuple | None = None,
                    live: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-k (scores, ids) per query row; missing neighbours have id -1 and score -inf.
 
-    `exclude` lists ids to skip (removed entries of an HNSW graph); `live` is the number of vectors
-    that can be found (default: all of them).
+    `selector` (from `id_selector`) limits the search to some ids (removed entries of an HNSW graph
+    left out, or one language's entries); `live` is the number of vectors that can be found.
     """
     queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
     live = index.ntotal if live is None else live
@@ -154,13 +170,15 @@ def search_vectors(index: faiss.Index, queries: np.ndarray, k: int, *, exclude: 
         return (np.full((len(queries), 1), -np.inf, dtype=np.float32), np.full((len(queries), 1), -1, dtype=np.int64))
     k = max(1, min(k, live))
     params = None
-    if exclude is not None and len(exclude):
-        selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.ascontiguousarray(exclude, dtype=np.int64)))
-        graph = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
-        if isinstance(graph, faiss.IndexHNSW):
-            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(graph.hnsw.efSearch, k))
+    if selector is not None:
+        # A fresh parameter object per call: FAISS's IndexIDMap rewrites `sel` while it searches.
+        inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+        if isinstance(inner, faiss.IndexHNSW):
+            params = faiss.SearchParametersHNSW(sel=selector[0], efSearch=max(inner.hnsw.efSearch, k))
+        elif isinstance(inner, faiss.IndexIVF):
+            params = faiss.SearchParametersIVF(sel=selector[0], nprobe=inner.nprobe)
         else:
-            params = faiss.SearchParameters(sel=selector)
+            params = faiss.SearchParameters(sel=selector[0])
     scores, ids = index.search(queries, k, params=params)
     scores[ids < 0] = -np.inf
     return scores, ids
@@ -202,6 +220,7 @@ class FaissIndex:
         self.params = params or IndexParams()
         self._deleted = set(int(i) for i in (deleted if deleted is not None else ()))
         self._deleted_array: np.ndarray | None = None
+        self._deleted_selector: tuple | None = None
 
     @classmethod
     def build(cls, vectors: np.ndarray, ids, meta: dict, params: IndexParams | None = None) -> "FaissIndex":
@@ -239,6 +258,12 @@ class FaissIndex:
         if vectors.shape[1] != self.dimension:
             raise IndexMismatchError(f"vectors of dimension {vectors.shape[1]} cannot join an index of "
                                      f"dimension {self.dimension}: run `assistant index build`")
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("the ids of one add must differ")
+        if isinstance(self._index, faiss.IndexIDMap2) and self._index.ntotal:
+            taken = ids[np.isin(ids, faiss.vector_to_array(self._index.id_map))]
+            if len(taken):  # a removed id stays in an HNSW graph until compaction: never reuse one
+                raise ValueError(f"ids already used in this index: {taken[:5].tolist()}")
         wanted = self.params.kind_for(self.count + len(vectors), self.dimension)
         if self.params.kind == "auto" and self.kind == "flat" and wanted != "flat":
             self._rebuild(wanted, extra=(vectors, ids))
@@ -254,7 +279,7 @@ class FaissIndex:
             present = ids[np.isin(ids, faiss.vector_to_array(self._index.id_map))]
             present = [int(i) for i in present if int(i) not in self._deleted]
             self._deleted.update(present)
-            self._deleted_array = None
+            self._deleted_array = self._deleted_selector = None
             if len(self._deleted) > COMPACT_SHARE * self._index.ntotal:
                 self._rebuild("hnsw")
             return len(present)
@@ -266,13 +291,29 @@ class FaissIndex:
             ids = faiss.vector_to_array(self._index.id_map)
         else:
             invlists = self._index.invlists
-            ids = np.concatenate([faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
-                                  for i in range(invlists.nlist)] or [np.zeros(0, np.int64)])
+            ids = np.concatenate([np.zeros(0, np.int64)] + [
+                faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).astype(np.int64)
+                for i in range(invlists.nlist) if invlists.list_size(i)])
         return ids[~np.isin(ids, self._excluded())] if self._deleted else ids
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, ids) for each query vector."""
-        return search_vectors(self._index, queries, k, exclude=self._excluded(), live=self.count)
+    def vectors(self, ids) -> np.ndarray:
+        """The stored vectors of `ids` (exact for flat and HNSW, decoded for IVF: approximate)."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if isinstance(self._index, faiss.IndexIDMap2) and not self._deleted and len(ids) == self._index.ntotal and \
+                (faiss.vector_to_array(self._index.id_map) == ids).all():
+            return self._index.index.reconstruct_n(0, self._index.ntotal)  # all of them, in order: one copy
+        if not isinstance(self._index, faiss.IndexIDMap2) and self._index.direct_map.type == 0:
+            self._index.make_direct_map()
+        return np.vstack([self._index.reconstruct(int(i)) for i in ids]) if len(ids) else \
+            np.zeros((0, self.dimension), np.float32)
+
+    def search(self, queries: np.ndarray, k: int, *, only: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) for each query vector; `only` (an `id_selector` of live ids) limits it."""
+        if only is None and self._deleted:
+            if self._deleted_selector is None:
+                self._deleted_selector = id_selector(self._excluded(), exclude=True)
+            only = self._deleted_selector
+        return search_vectors(self._index, queries, k, selector=only, live=self.count)
 
     def write(self, folder: Path) -> None:
         """Write the index files into an existing folder (see `save` for the atomic form)."""
@@ -344,7 +385,7 @@ class FaissIndex:
         if extra is not None:
             vectors, ids = np.vstack([vectors, extra[0]]), np.concatenate([ids, extra[1]])
         self._index = new_index(kind, self.dimension, self.params, train=vectors if kind.startswith("ivf") else None)
-        self._deleted, self._deleted_array = set(), None
+        self._deleted, self._deleted_array, self._deleted_selector = set(), None, None
         self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
 
 

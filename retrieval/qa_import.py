@@ -64,6 +64,8 @@ class QaFile:
     facts: dict[str, list[str]] = field(default_factory=dict)
     clean: Callable[[str], str] | None = None
     placeholders: frozenset[str] = frozenset({"order_id", "amount"})
+    # Ids that belong to the knowledge folder's FAQ: a row may not replace one (edit faq/ instead).
+    reserved_ids: frozenset[str] = frozenset()
 
     def check(self) -> int:
         """Read the whole file once; the number of rows, or KnowledgeError listing every problem."""
@@ -85,7 +87,8 @@ class QaFile:
         for _, row in self._rows(problems):
             notes.rows += 1
             clean = self.clean or (lambda text: text)
-            question = " ".join(clean(row["question"]).split())
+            # Spacing first: "138\n0013  8000" must look like the phone number it is when it is masked.
+            question = clean(" ".join(row["question"].split()))
             answer = self._answer(row["answer"].strip(), clean, notes)
             lang = row.get("lang") or detect_language(question)
             intent = row.get("intent") or ""
@@ -125,10 +128,23 @@ class QaFile:
             problems.append(Problem(str(self.path), 0, "no such file"))
             return
         reader = self._csv_rows if suffix == ".csv" else self._jsonl_rows
+        ids: dict[str, int] = {}
         try:
             for number, row in reader(problems):
-                if self._valid(row, number, problems):
-                    yield number, row
+                if not self._valid(row, number, problems):
+                    continue
+                entry_id = row.get("id")
+                if entry_id and entry_id in self.reserved_ids:
+                    problems.append(Problem(str(self.path), number, f"id {entry_id!r} is an entry of the knowledge "
+                                                                    "folder's faq/: edit it there, or give this row another id"))
+                    continue
+                if entry_id and entry_id in ids:
+                    problems.append(Problem(str(self.path), number, f"id {entry_id!r} was already used on line "
+                                                                    f"{ids[entry_id]}: every row needs its own id"))
+                    continue
+                if entry_id:
+                    ids[entry_id] = number
+                yield number, row
         except UnicodeDecodeError as exc:
             problems.append(Problem(str(self.path), 0, f"not UTF-8 text ({exc.reason} at byte {exc.start}): "
                                                        "save the export as UTF-8"))
@@ -137,10 +153,15 @@ class QaFile:
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
         with open(self.path, encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
-            missing = [c for c in ("question", "answer") if c not in (reader.fieldnames or [])]
+            header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
+            reader.fieldnames = header
+            missing = [c for c in ("question", "answer") if c not in header]
             if missing:
+                hint = ("; it looks separated by ';' or tabs: save it as comma-separated CSV"
+                        if len(header) == 1 and any(sep in header[0] for sep in ";\t") else
+                        "; the first row must name the columns: question,answer[,id,intent,lang]")
                 problems.append(Problem(str(self.path), 1, f"the header has no {' and no '.join(missing)} column "
-                                                           f"(found {reader.fieldnames or 'nothing'})"))
+                                                           f"(found {header or 'nothing'}){hint}"))
                 return
             for row in reader:
                 yield reader.line_num, row
@@ -164,12 +185,18 @@ class QaFile:
         where = (str(self.path), number)
         for column, limit in (("question", MAX_QUESTION_CHARS), ("answer", MAX_ANSWER_CHARS)):
             value = row.get(column)
-            if not isinstance(value, str) or not value.strip():
+            if value is not None and not isinstance(value, str):
+                problems.append(Problem(*where, f"`{column}` must be text, got {type(value).__name__}"))
+                return False
+            if not value or not value.strip():
                 problems.append(Problem(*where, f"`{column}` is missing or empty"))
                 return False
             if len(value) > limit:
-                problems.append(Problem(*where, f"`{column}` has {len(value)} characters, at most {limit} are kept"))
+                problems.append(Problem(*where, f"`{column}` has {len(value)} characters, at most {limit} are "
+                                                f"allowed: shorten it"))
                 return False
+        if isinstance(row.get("id"), int) and not isinstance(row["id"], bool):
+            row["id"] = str(row["id"])  # JSON exports number their rows
         for column in ("id", "intent", "lang"):
             if row.get(column) is not None and not isinstance(row[column], str):
                 problems.append(Problem(*where, f"`{column}` must be text, got {type(row[column]).__name__}"))

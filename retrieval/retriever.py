@@ -3,6 +3,7 @@ character n-grams, preferring entries in the message's language."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from retrieval.embedder import Embedder
 from retrieval.faq_index import FaqIndex
-from retrieval.index import IndexParams
+from retrieval.index import IndexParams, id_selector
 from retrieval.knowledge import FaqEntry
 from retrieval.language import detect_language
 from retrieval.lexical import LexicalScorer
@@ -59,15 +60,17 @@ class _Loaded:
     position: np.ndarray  # key -> row of `entries` (-1: none)
     langs: np.ndarray
     texts: list[str]
-    lexical: LexicalScorer
+    lexical: LexicalScorer | None  # None for an empty index
     exact: bool  # every entry gets a dense and a lexical score (else: the dense candidate pool only)
+    by_lang: dict[str, tuple]
+    vectors: np.ndarray | None  # the entries' vectors in `entries` order (exact mode only)
 
 
 class Retriever:
     """Top-k FAQ entries for a message.
 
-    Up to `exact_pool` entries every entry is scored (dense and lexical); above, the approximate
-    index proposes a candidate pool (`pool` entries, at least 10 per hit asked) that the lexical
+    Over an exact (flat) index of up to `exact_pool` entries every entry is scored (dense and lexical);
+    otherwise the index proposes a candidate pool (`pool` entries, at least 10 per hit asked) that the lexical
     signal, the intent prior and the language then re-rank.
 
     Args:
@@ -90,6 +93,8 @@ class Retriever:
         self.exact_pool = exact_pool
         self.pool = pool
         self._loaded: _Loaded | None = None
+        self._lock = threading.Lock()
+        self._lang_vectors: dict[str, np.ndarray] = {}
 
     def warm_up(self) -> None:
         """Open the index, its entries and the lexical scorer (done on the first search otherwise)."""
@@ -101,13 +106,34 @@ class Retriever:
         position[keys] = np.arange(len(keys))
         # Answers add the words a paraphrase may share with the entry but not with its question.
         texts = [f"{e.question} {e.answer}" for e in entries]
-        exact = len(entries) <= self.exact_pool
-        if exact:
+        exact = faq.index.kind == "flat" and len(entries) <= self.exact_pool
+        if not entries:
+            lexical = None
+        elif exact:
             lexical = LexicalScorer(texts)
         else:  # n-gram weights from a sample: the same statistics, without a matrix of every entry
-            sample = np.random.default_rng(0).choice(len(texts), self.exact_pool, replace=False)
+            sample = np.random.default_rng(0).choice(len(texts), min(len(texts), self.exact_pool), replace=False)
             lexical = LexicalScorer([texts[i] for i in sample], keep_documents=False)
-        self._loaded = _Loaded(faq, entries, position, np.array([e.lang for e in entries]), texts, lexical, exact)
+        langs = np.array([e.lang for e in entries])
+        # Per language, the keys of its entries: a pool without the message's language searches again in it.
+        by_lang = {lang: id_selector(keys[langs == lang], exclude=False) for lang in set(langs.tolist())}
+        vectors = faq.index.vectors(keys) if exact else None
+        self._loaded = _Loaded(faq, entries, position, langs, texts, lexical, exact, by_lang, vectors)
+
+    def _search_language(self, query: np.ndarray, lang: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k among one language's entries: exactly over their vectors when they are few (a graph search
+        through a filter that lets few entries pass can stop before it reaches them), else filtered."""
+        loaded = self._loaded
+        keys = np.flatnonzero(loaded.position >= 0)
+        keys = keys[loaded.langs[loaded.position[keys]] == lang]
+        if len(keys) > self.exact_pool:
+            return loaded.faq.index.search(query, k=k, only=loaded.by_lang[lang])
+        with self._lock:
+            if lang not in self._lang_vectors:
+                self._lang_vectors[lang] = loaded.faq.index.vectors(keys)
+        scores = self._lang_vectors[lang] @ query[0]
+        order = np.argsort(-scores)[:k]
+        return scores[order][None, :], keys[order][None, :]
 
     @property
     def meta(self) -> dict:
@@ -128,14 +154,15 @@ class Retriever:
         lang = lang or detect_language(text)
         query = self.embedder.encode([text], kind="query")
         if loaded.exact:
-            scores, keys = loaded.faq.index.search(query, k=len(loaded.entries))
-            found = keys[0] >= 0
+            # Every entry's cosine at once: one BLAS product beats a FAISS top-k over all of them.
             rows = np.arange(len(loaded.entries))
-            dense = np.zeros(len(rows), dtype=np.float32)
-            dense[loaded.position[keys[0][found]]] = scores[0][found]
+            dense = loaded.vectors @ query[0]
             lex = loaded.lexical.scores([text])[0]
         else:
-            scores, keys = loaded.faq.index.search(query, k=max(self.pool, 10 * k))
+            pool = max(self.pool, 10 * k)
+            scores, keys = loaded.faq.index.search(query, k=pool)
+            if lang in loaded.by_lang and not (loaded.langs[loaded.position[keys[0][keys[0] >= 0]]] == lang).any():
+                scores, keys = self._search_language(query, lang, pool)
             found = keys[0] >= 0
             rows = loaded.position[keys[0][found]]
             dense = scores[0][found]

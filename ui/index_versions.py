@@ -4,18 +4,19 @@ so a running server keeps answering from the old version until the new one is co
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Callable
 from pathlib import Path
 
 from assistant import pii
-from assistant.errors import ModelMissing
+from assistant.errors import InvalidInput, ModelMissing
 from assistant.models import embedder_from_settings, index_params
 from assistant.registry import Registry
 from assistant.settings import Settings
 from retrieval.embedder import Embedder
 from retrieval.errors import IndexMismatchError
 from retrieval.faq_index import ENTRIES_FILE, KNOWLEDGE_SOURCE, FaqIndex, IngestReport, read_entries
-from retrieval.index import read_meta
+from retrieval.index import INDEX_TYPES, read_meta
 from retrieval.knowledge import ENTITY_PLACEHOLDERS, Knowledge
 from retrieval.qa_import import ImportNotes, QaFile
 
@@ -38,7 +39,7 @@ def build_index_version(settings: Settings, knowledge: Knowledge, *, embedder: E
         return FaqIndex.build(entries, embedder, knowledge_hash=index_data_hash(knowledge),
                               params=index_params(settings), progress=progress)
 
-    return _new_version(settings, build, {"change": "build"}, embedder=None)[0]
+    return _new_version(settings, build, {"change": "build"}, embedder=None, log=log)[0]
 
 
 def sync_index_version(settings: Settings, knowledge: Knowledge, *, embedder: Embedder | None = None,
@@ -54,7 +55,7 @@ def sync_index_version(settings: Settings, knowledge: Knowledge, *, embedder: Em
         log(f"Knowledge FAQ synced: {report.added} added, {report.updated} changed, {report.removed} removed")
         return active
 
-    version, _ = _new_version(settings, sync, {"change": "sync"}, embedder=embedder)
+    version, _ = _new_version(settings, sync, {"change": "sync"}, embedder=embedder, log=log)
     return version, report
 
 
@@ -67,7 +68,7 @@ def import_qa_version(settings: Settings, knowledge: Knowledge, path: Path, *, e
     """
     facts: dict[str, list[str]] = {name: sorted(set(values.values())) for name, values in knowledge.shop.facts.items()}
     qa = QaFile(Path(path), intents=frozenset(knowledge.intent_names), facts=facts, clean=lambda t: pii.mask(t).text,
-                placeholders=frozenset(ENTITY_PLACEHOLDERS))
+                placeholders=frozenset(ENTITY_PLACEHOLDERS), reserved_ids=frozenset(e.id for e in knowledge.faq))
     rows = qa.check()
     embedder = embedder or embedder_from_settings(settings)
     notes = ImportNotes()
@@ -80,7 +81,7 @@ def import_qa_version(settings: Settings, knowledge: Knowledge, path: Path, *, e
                                progress=progress, total=rows)
         return active
 
-    version, _ = _new_version(settings, add, {"change": f"add {Path(path).name}"}, embedder=embedder)
+    version, _ = _new_version(settings, add, {"change": f"add {Path(path).name}"}, embedder=embedder, log=log)
     return version, report, notes
 
 
@@ -94,6 +95,8 @@ def index_fits(settings: Settings, knowledge: Knowledge, embedder: Embedder) -> 
         return "no index yet", False
     except IndexMismatchError as exc:
         return str(exc), False
+    if "next_key" not in meta or meta.get("index_type") not in INDEX_TYPES:
+        return "it was built by an older version of the assistant", False
     if meta.get("embedder") != embedder.name:
         return f"it was built with embedder {meta.get('embedder')!r}, the settings say {embedder.name!r}", False
     forced = index_params(settings).kind
@@ -107,19 +110,31 @@ def index_fits(settings: Settings, knowledge: Knowledge, embedder: Embedder) -> 
 
 
 def _new_version(settings: Settings, change: Callable[[FaqIndex | None], FaqIndex], info: dict, *,
-                 embedder: Embedder | None) -> tuple[str, FaqIndex]:
-    """Apply `change` to the active index (opened when `embedder` is given) and register the result."""
+                 embedder: Embedder | None, log: Log = print) -> tuple[str, FaqIndex]:
+    """Apply `change` to the active index (opened when `embedder` is given) and register the result.
+
+    One change at a time per home: a second one waits, then starts from the version the first made
+    (so an `index remove` during a long `index add` is not undone by it).
+    """
     registry = Registry(settings.models_dir)
-    active = FaqIndex.open(registry.active_folder("index"), embedder, index_params(settings)) if embedder else None
-    faq = change(active)
-    staging = registry.staging("index")
-    try:
-        faq.write(staging)
-    except BaseException:
-        registry.discard(staging)
-        raise
-    version = registry.register("index", staging, {**info, "data_hash": faq.meta.get("knowledge_hash"),
-                                                   "count": faq.count, "index_type": faq.index.kind}, activate=True)
+    lock_path = settings.models_dir / "index" / ".change.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("Another index change is running in this home; waiting for it to finish ...")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        active = FaqIndex.open(registry.active_folder("index"), embedder, index_params(settings)) if embedder else None
+        faq = change(active)
+        staging = registry.staging("index")
+        try:
+            faq.write(staging)
+        except BaseException:
+            registry.discard(staging)
+            raise
+        version = registry.register("index", staging, {**info, "data_hash": faq.meta.get("knowledge_hash"),
+                                                       "count": faq.count, "index_type": faq.index.kind}, activate=True)
     return version, faq
 
 
@@ -136,12 +151,19 @@ def _imported_entries(registry: Registry, log: Log) -> list:
 
 
 def remove_entries_version(settings: Settings, entry_ids: list[str], *, embedder: Embedder | None = None) -> tuple[str, int]:
-    """A new active version without the given entries (ids); (version, how many were found)."""
+    """A new active version without the given imported entries (ids); (version, how many were found).
+
+    Entries of the knowledge folder are refused: the next start would sync them back.
+    """
     embedder = embedder or embedder_from_settings(settings)
     removed = 0
 
     def remove(active: FaqIndex | None) -> FaqIndex:
         nonlocal removed
+        curated = sorted(i for i in set(entry_ids) if (e := active.get(i)) is not None and e.source == KNOWLEDGE_SOURCE)
+        if curated:
+            raise InvalidInput(f"{', '.join(curated)} come(s) from the knowledge folder's faq/: delete them there "
+                               "(the next start updates the index)")
         removed = active.remove(entry_ids)
         return active
 

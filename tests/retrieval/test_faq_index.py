@@ -98,3 +98,24 @@ def test_retriever_over_an_approximate_index_reranks_its_candidate_pool(tmp_path
     assert retriever.search("我的订单到哪了", k=2)[0].id == "zh-1"
     small = Retriever(tmp_path / "idx", hash_embedder, lexical_weight=0.3, exact_pool=10_000)
     assert small.search("where is my order", k=1)[0].id == "en-1"
+
+
+def test_an_index_refuses_two_entries_with_one_id(hash_embedder):
+    with pytest.raises(IndexMismatchError, match="'en-1' appears more than once"):
+        FaqIndex.build(BASE + [BASE[0]], hash_embedder, knowledge_hash="k")
+
+
+def test_an_empty_index_answers_nothing(tmp_path, hash_embedder):
+    FaqIndex.build([], hash_embedder, knowledge_hash="k").save(tmp_path / "idx")
+    assert Retriever(tmp_path / "idx", hash_embedder).search("where is my order") == []
+
+
+def test_pool_mode_searches_the_messages_language_when_the_pool_has_none(tmp_path, hash_embedder):
+    english = [imported(f"f-{i}", f"order question {i} about where my order is") for i in range(1500)]
+    chinese = FaqEntry("zh-9", "order_status", "zh", "订单", "请在我的订单里查看。")
+    faq = FaqIndex.build(english + [chinese], hash_embedder, knowledge_hash="k", params=IndexParams(exact_max=100))
+    faq.save(tmp_path / "idx")
+    retriever = Retriever(tmp_path / "idx", hash_embedder, exact_pool=100, pool=20)
+    # The message shares its words with the English entries only; it is still Chinese (as the router says).
+    hits = retriever.search("where is my order", k=3, lang="zh")
+    assert [h.id for h in hits] == ["zh-9"]

@@ -127,3 +127,20 @@ def test_vectors_of_another_dimension_are_refused():
     index = FaissIndex.build(unit(np.eye(4)), np.arange(4), meta={})
     with pytest.raises(IndexMismatchError, match="dimension 8"):
         index.add(unit(np.ones((1, 8))), [9])
+
+
+def test_ids_are_never_reused_and_ivf_needs_enough_vectors():
+    index = FaissIndex.build(clustered(600), np.arange(600), meta={}, params=IndexParams(kind="hnsw"))
+    index.remove([5])
+    with pytest.raises(ValueError, match=r"ids already used in this index: \[5\]"):
+        index.add(clustered(1, seed=1), [5])
+    with pytest.raises(ValueError, match="must differ"):
+        index.add(clustered(2, seed=1), [900, 900])
+    with pytest.raises(IndexMismatchError, match="at least 1,000.*ASSISTANT_INDEX_TYPE=auto"):
+        FaissIndex.build(clustered(300), np.arange(300), meta={}, params=IndexParams(kind="ivfpq"))
+
+
+def test_pq_codes_divide_the_dimension():
+    from retrieval.index import pq_codes
+
+    assert pq_codes(384, 48) == 48 and pq_codes(100, 48) == 25 and pq_codes(7, 48) == 7

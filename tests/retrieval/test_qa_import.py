@@ -67,3 +67,33 @@ def test_not_utf8_and_missing_files(tmp_path):
         QaFile(path).check()
     with pytest.raises(KnowledgeError, match="no such file"):
         QaFile(tmp_path / "none.csv").check()
+
+
+def test_ids_must_be_unique_and_not_the_knowledge_folders(tmp_path):
+    path = tmp_path / "qa.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"id": 7, "question": "a?", "answer": "A."},          # numbered rows are fine (as text)
+        {"id": "7", "question": "b?", "answer": "B."},
+        {"id": "en-0001", "question": "c?", "answer": "C."},
+    ]) + "\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as caught:
+        QaFile(path, reserved_ids=frozenset({"en-0001"})).check()
+    text = str(caught.value)
+    assert "qa.jsonl:2: id '7' was already used on line 1" in text
+    assert "qa.jsonl:3: id 'en-0001' is an entry of the knowledge folder's faq/" in text
+
+
+def test_header_is_case_insensitive_and_a_semicolon_file_gets_a_hint(tmp_path):
+    ok = write_csv(tmp_path / "ok.csv", "Question , ANSWER\nhi?,hello\n")
+    assert [e.answer for e in QaFile(ok).entries()] == ["hello"]
+    semi = write_csv(tmp_path / "semi.csv", "question;answer\nhi?;hello\n")
+    with pytest.raises(KnowledgeError, match="separated by ';'"):
+        QaFile(semi).check()
+
+
+def test_numbers_split_over_lines_are_masked_after_spacing_is_normalised(tmp_path):
+    from assistant.pii import mask
+
+    path = write_csv(tmp_path / "qa.csv", 'question,answer\n"call me on 138\n0013  8000","We will."\n')
+    [entry] = QaFile(path, clean=lambda t: mask(t).text).entries()
+    assert entry.question == "call me on [PHONE]"

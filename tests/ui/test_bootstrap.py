@@ -65,3 +65,14 @@ def test_a_changed_faq_is_synced_and_imported_entries_survive(assistant_home, kn
     assert registry.info("index", registry.active_version("index"))["change"] == "sync"
     ids = {e.id for e in read_entries(registry.active_folder("index")).values()}
     assert "en-9000" in ids and any(i.startswith("qa-") for i in ids)
+
+
+def test_an_index_of_the_older_format_is_rebuilt(assistant_home):
+    settings = Settings(home=assistant_home, knowledge_dir=KNOWLEDGE)
+    ready(settings)
+    folder = Registry(settings.models_dir).active_folder("index")
+    meta = json.loads((folder / "meta.json").read_text())
+    meta.pop("next_key")
+    meta["index_type"] = "flat_ip"
+    (folder / "meta.json").write_text(json.dumps(meta))
+    assert ready(settings)["index"] == "it was built by an older version of the assistant"

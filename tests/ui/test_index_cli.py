@@ -74,3 +74,9 @@ def test_add_refuses_a_bad_file_and_keeps_the_active_version(shop, tmp_path):
     assert result.exit_code == 1 and "export.jsonl:2: `question` is missing or empty" in result.output
     assert "nothing was imported" in result.output
     assert shop.active_version("index") == before and len(shop.versions("index")) == 1
+
+
+def test_remove_refuses_the_knowledge_folders_entries(shop):
+    first = next(iter(read_entries(shop.active_folder("index")).values()))
+    result = runner.invoke(app, ["index", "remove", first.id])
+    assert result.exit_code == 1 and "delete them there" in result.output
