@@ -175,6 +175,10 @@ class Retriever:
         langs = loaded.langs[rows]
         if (langs == lang).any():
             rank = np.where(langs == lang, rank, -np.inf)
-        order = np.argsort(-rank, kind="stable")[:k]
+        if len(rank) > 4 * k:  # only the best k need sorting
+            top = np.argpartition(-rank, k)[:k]
+            order = top[np.argsort(-rank[top], kind="stable")]
+        else:
+            order = np.argsort(-rank, kind="stable")[:k]
         return [Hit(loaded.entries[rows[i]], float(similarity[i]), float(dense[i]), float(lex[i])) for i in order
                 if np.isfinite(rank[i])]
