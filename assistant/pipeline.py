@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ from assistant.types import Decision, Draft, Reply, Route
 from retrieval.embedder import Embedder
 from retrieval.knowledge import Knowledge, load_knowledge
 from retrieval.retriever import Retriever
+
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -62,45 +66,96 @@ class Assistant:
         self.embedder = embedder
         self._runtime: Runtime | None = None
         self._lock = threading.Lock()
+        self._checked = 0.0
+        self._reloading = False
+        self._failed_versions: dict[str, str] | None = None
 
     def warm_up(self) -> None:
         """Load the knowledge, open the database and load the active models (first use does it otherwise)."""
         with self._lock:
             if self._runtime is not None:
                 return
-            settings = self.settings
-            if settings.torch_threads:
+            if self.settings.torch_threads:
                 import torch
 
-                torch.set_num_threads(settings.torch_threads)
-            knowledge = load_knowledge(settings.knowledge_dir)
-            registry = Registry(settings.models_dir)
-            embedder = self.embedder or embedder_from_settings(settings)
-            # A fine-tuned classifier, once one is trained, reads messages instead of the bootstrap router.
-            kind = "classifier" if registry.active_version("classifier") else "router"
-            router = Router(registry.active_folder(kind), embedder,
-                            order_id_pattern=knowledge.shop.order_id_pattern,
-                            min_confidence=settings.min_intent_confidence, int8=settings.classifier_int8)
-            retriever = Retriever(registry.active_folder("index"), embedder, lexical_weight=settings.lexical_weight,
-                                  params=index_params(settings))
-            router.warm_up()
-            retriever.warm_up()
+                torch.set_num_threads(self.settings.torch_threads)
+            self._runtime = self._load()
+            self._checked = time.monotonic()
+
+    def _active_versions(self) -> dict[str, str]:
+        registry = Registry(self.settings.models_dir)
+        return {kind: version for kind in ("router", "classifier", "index")
+                if (version := registry.active_version(kind))}
+
+    def _load(self, engine: Engine | None = None) -> Runtime:
+        """A runtime of the registry's active versions (with the given database engine, or a new one)."""
+        settings = self.settings
+        knowledge = load_knowledge(settings.knowledge_dir)
+        registry = Registry(settings.models_dir)
+        versions = self._active_versions()
+        embedder = self.embedder or embedder_from_settings(settings)
+        # A fine-tuned classifier, once one is trained, reads messages instead of the bootstrap router.
+        kind = "classifier" if versions.get("classifier") else "router"
+        router = Router(registry.active_folder(kind), embedder,
+                        order_id_pattern=knowledge.shop.order_id_pattern,
+                        min_confidence=settings.min_intent_confidence, int8=settings.classifier_int8)
+        retriever = Retriever(registry.active_folder("index"), embedder, lexical_weight=settings.lexical_weight,
+                              params=index_params(settings))
+        router.warm_up()
+        retriever.warm_up()
+        if engine is None:
             engine = store.make_engine(settings.db_url)
             store.migrate(engine)
-            versions = {kind: version for kind in ("router", "classifier", "index")
-                        if (version := registry.active_version(kind))}
-            policy = PolicyConfig(
-                min_answer_score=settings.answer_threshold,
-                escalate_negative_score=settings.escalate_negative_score,
-                min_agree_confidence=settings.min_agree_confidence,
-                escalating_intents=frozenset(i.name for i in knowledge.intents if i.escalate))
-            self._runtime = Runtime(knowledge, router, retriever, TemplateDrafter(knowledge.shop), engine, policy,
-                                    versions)
+        policy = PolicyConfig(
+            min_answer_score=settings.answer_threshold,
+            escalate_negative_score=settings.escalate_negative_score,
+            min_agree_confidence=settings.min_agree_confidence,
+            escalating_intents=frozenset(i.name for i in knowledge.intents if i.escalate))
+        return Runtime(knowledge, router, retriever, TemplateDrafter(knowledge.shop), engine, policy, versions)
+
+    def _maybe_reload(self) -> None:
+        """Every `reload_seconds`, look for a promoted version; load it beside the serving one, then swap.
+
+        Requests keep the runtime they started with, so none is dropped or fails during the swap; a
+        version that cannot be loaded is logged and the old one keeps answering.
+        """
+        every = self.settings.reload_seconds
+        now = time.monotonic()
+        if not every or now - self._checked < every or self._reloading:
+            return
+        self._checked = now
+        try:
+            versions = self._active_versions()
+        except OSError:
+            return
+        if versions in (self._runtime.versions, self._failed_versions):
+            return
+        with self._lock:
+            if self._reloading:
+                return
+            self._reloading = True
+        threading.Thread(target=self._reload, args=(versions,), name="model-reload", daemon=True).start()
+
+    def _reload(self, versions: dict[str, str]) -> None:
+        try:
+            before = self._runtime.versions
+            runtime = self._load(engine=self._runtime.engine)
+            self._runtime = runtime  # one reference assignment: atomic for the requests that follow
+            self._failed_versions = None
+            logger.info("now answering with %s (was %s)", runtime.versions, before)
+        except Exception:  # noqa: BLE001 (a broken promotion must not take the serving models down)
+            self._failed_versions = versions
+            logger.exception("could not load the promoted model versions %s; still answering with %s",
+                             versions, self._runtime.versions)
+        finally:
+            self._reloading = False
 
     @property
     def runtime(self) -> Runtime:
-        """The loaded models, knowledge and database engine (loading them on first use)."""
+        """The loaded models, knowledge and database engine (loading them on first use; a promoted
+        model version replaces them within `reload_seconds`)."""
         self.warm_up()
+        self._maybe_reload()
         return self._runtime
 
     @property

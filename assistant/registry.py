@@ -22,6 +22,8 @@ MAKERS = {"router": "assistant train router", "classifier": "assistant train cla
           "index": "assistant index build"}
 ACTIVE_FILE = "ACTIVE"
 VERSION_FILE = "version.json"
+# One line per activation ({"version", "at", "why"}): what `rollback` goes back along.
+HISTORY_FILE = "history.jsonl"
 
 
 class Registry:
@@ -52,17 +54,68 @@ class Registry:
         (Path(staged) / VERSION_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(staged, self._kind_dir(kind) / version)
         if activate:
-            self.activate(kind, version)
+            self.activate(kind, version, why="new version")
         return version
 
-    def activate(self, kind: str, version: str) -> None:
-        """Make `version` the active one of `kind`, atomically."""
+    def activate(self, kind: str, version: str, why: str = "activate") -> None:
+        """Make `version` the active one of `kind`, atomically (running servers pick it up)."""
         if not (self._kind_dir(kind) / version / VERSION_FILE).is_file():
-            raise ModelMissing(f"{kind} version {version} does not exist under {self._kind_dir(kind)}")
+            raise ModelMissing(f"{kind} version {version} does not exist under {self._kind_dir(kind)}: "
+                               f"`assistant models list` shows the versions")
         fd, tmp = tempfile.mkstemp(prefix=".active-", dir=self._kind_dir(kind))
         with os.fdopen(fd, "w") as out:
             out.write(version + "\n")
         os.replace(tmp, self._kind_dir(kind) / ACTIVE_FILE)
+        record = {"version": version, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "why": why}
+        with open(self._kind_dir(kind) / HISTORY_FILE, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+
+    def history(self, kind: str) -> list[dict]:
+        """The activations of `kind`, oldest first."""
+        path = self._kind_dir(kind) / HISTORY_FILE
+        if not path.is_file():
+            return []
+        rows = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash mid-write: the ACTIVE pointer is what counts
+        return rows
+
+    def rollback(self, kind: str) -> str:
+        """Re-activate the version that was active before the current one; returns it."""
+        current = self.active_version(kind)
+        if current is None:
+            raise ModelMissing(f"no active {kind} to roll back from")
+        # Walk the activations backwards past the current one (and past re-activations of it).
+        previous = None
+        for record in reversed(self.history(kind)):
+            version = record.get("version")
+            if version and version != current and (self._kind_dir(kind) / version / VERSION_FILE).is_file():
+                previous = version
+                break
+        if previous is None:
+            older = [v for v in self.versions(kind) if v < current]
+            if not older:
+                raise ModelMissing(f"{kind} {current} is the first version: there is nothing to roll back to")
+            previous = older[-1]
+        self.activate(kind, previous, why=f"rollback from {current}")
+        return previous
+
+    def find(self, version: str) -> tuple[str, str]:
+        """(kind, version) for "kind/version" or a version name that only one kind has."""
+        if "/" in version:
+            kind, _, name = version.partition("/")
+            if name not in self.versions(kind):
+                raise ModelMissing(f"there is no {kind} version {name}: `assistant models list` shows them")
+            return kind, name
+        kinds = [kind for kind in KINDS if version in self.versions(kind)]
+        if len(kinds) == 1:
+            return kinds[0], version
+        if not kinds:
+            raise ModelMissing(f"no model version is called {version!r}: `assistant models list` shows them")
+        raise ModelMissing(f"{version} exists for {', '.join(kinds)}: say which, e.g. {kinds[0]}/{version}")
 
     def active_version(self, kind: str) -> str | None:
         pointer = self._kind_dir(kind) / ACTIVE_FILE

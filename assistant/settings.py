@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # one thread on a small CPU (32 ms against 75 ms with two, bench/README.md), and concurrent requests
     # then use the other cores instead of fighting over them.
     torch_threads: int = Field(default=1, ge=0, le=256)
+    # How often (seconds) a running server looks for a promoted model version and swaps to it without a
+    # restart or a failed request; 0 turns it off.
+    reload_seconds: float = Field(default=2.0, ge=0.0)
     # A negative sentiment at or above this probability hands the conversation to an agent.
     escalate_negative_score: float = Field(default=0.80, ge=0.0, le=1.0)
     # The wait announced to an escalated customer: this many minutes per conversation waiting, theirs included.

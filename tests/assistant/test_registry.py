@@ -23,3 +23,29 @@ def test_register_activate_and_roll_forward(tmp_path):
         registry.activate("router", "v0009")
     with pytest.raises(ValueError):
         registry.staging("nonsense")
+
+
+def test_rollback_follows_the_activation_history_and_find_names_versions(tmp_path):
+    registry = Registry(tmp_path)
+    for kind in ("router", "index"):
+        for _ in range(3):
+            registry.register(kind, registry.staging(kind), {}, activate=True)
+    registry.activate("router", "v0001", why="promote")       # v3 -> v1
+    assert registry.rollback("router") == "v0003"              # back to what was active before
+    assert registry.rollback("router") == "v0001"
+    assert [r["why"] for r in registry.history("router")][-3:] == ["promote", "rollback from v0001", "rollback from v0003"]
+    assert registry.rollback("index") == "v0002" and registry.active_version("index") == "v0002"
+    with open(tmp_path / "index" / "history.jsonl", "a") as out:
+        out.write('{"version": "v00')                           # a line cut by a crash is skipped
+    assert registry.history("index")[-1]["version"] == "v0002"
+    assert registry.find("index/v0003") == ("index", "v0003")
+    with pytest.raises(ModelMissing, match="exists for router, index: say which"):
+        registry.find("v0002")
+    with pytest.raises(ModelMissing, match="no model version is called 'v0009'"):
+        registry.find("v0009")
+    with pytest.raises(ModelMissing, match="no active classifier"):
+        registry.rollback("classifier")
+    only = Registry(tmp_path / "other")
+    only.register("router", only.staging("router"), {}, activate=True)
+    with pytest.raises(ModelMissing, match="first version"):
+        only.rollback("router")
