@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
 
+    @field_validator("min_answer_score", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("home", "knowledge_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:

@@ -96,6 +96,8 @@ def choose_index_type(count: int, dim: int, params: IndexParams) -> str:
         return params.kind
     if count <= params.exact_max:
         return "flat"
+    if count < IVF_MIN_TRAIN:  # too few vectors to learn IVF lists from, whatever the memory cap
+        return "hnsw"
     for kind in ("hnsw", "ivfsq8"):
         if not params.memory_mb or estimate_bytes(kind, count, dim, params) <= params.memory_mb * 2**20:
             return kind
@@ -260,8 +262,9 @@ class FaissIndex:
                                      f"dimension {self.dimension}: run `assistant index build`")
         if len(np.unique(ids)) != len(ids):
             raise ValueError("the ids of one add must differ")
-        if isinstance(self._index, faiss.IndexIDMap2) and self._index.ntotal:
-            taken = ids[np.isin(ids, faiss.vector_to_array(self._index.id_map))]
+        if self._index.ntotal:
+            used = faiss.vector_to_array(self._index.id_map) if isinstance(self._index, faiss.IndexIDMap2) else self.ids()
+            taken = ids[np.isin(ids, used)]
             if len(taken):  # a removed id stays in an HNSW graph until compaction: never reuse one
                 raise ValueError(f"ids already used in this index: {taken[:5].tolist()}")
         wanted = self.params.kind_for(self.count + len(vectors), self.dimension)
@@ -283,7 +286,8 @@ class FaissIndex:
             if len(self._deleted) > COMPACT_SHARE * self._index.ntotal:
                 self._rebuild("hnsw")
             return len(present)
-        return int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
+        # IDSelectorArray: the one selector an IVF index with a hashtable direct map (see `vectors`) accepts.
+        return int(self._index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids))))
 
     def ids(self) -> np.ndarray:
         """The ids of the live entries."""
@@ -302,8 +306,9 @@ class FaissIndex:
         if isinstance(self._index, faiss.IndexIDMap2) and not self._deleted and len(ids) == self._index.ntotal and \
                 (faiss.vector_to_array(self._index.id_map) == ids).all():
             return self._index.index.reconstruct_n(0, self._index.ntotal)  # all of them, in order: one copy
-        if not isinstance(self._index, faiss.IndexIDMap2) and self._index.direct_map.type == 0:
-            self._index.make_direct_map()
+        if not isinstance(self._index, faiss.IndexIDMap2) and self._index.direct_map.type != faiss.DirectMap.Hashtable:
+            # A hashtable maps any ids (an array map needs 0..n-1) and still lets entries be added and removed.
+            self._index.set_direct_map_type(faiss.DirectMap.Hashtable)
         return np.vstack([self._index.reconstruct(int(i)) for i in ids]) if len(ids) else \
             np.zeros((0, self.dimension), np.float32)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import string
 import sys
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from retrieval.language import LANGUAGES, detect_language
 FORMATS = (".csv", ".jsonl")
 MAX_QUESTION_CHARS = 2_000
 MAX_ANSWER_CHARS = 10_000
+_SPACED_DIGITS = re.compile(r"(?<=\d)\s{2,}(?=\d)|(?<=\d)[^\S ]+(?=\d)")
 # Shorter fact values ("30" days) are too common in text to stand for the fact.
 MIN_FACT_CHARS = 6
 
@@ -103,6 +105,8 @@ class QaFile:
     def _answer(self, answer: str, clean: Callable[[str], str], notes: ImportNotes) -> str:
         # Facts first: the shop's own phone number or e-mail is not a customer's, and must survive `clean`.
         answer = answer.replace("\0", "").replace("\1", "")
+        # Digits split by line breaks or runs of spaces ("138\n0013  8000") are masked as the number they are.
+        answer = _SPACED_DIGITS.sub(" ", answer)
         for name, values in self.facts.items():
             for value in sorted(values, key=len, reverse=True):
                 if len(value) >= MIN_FACT_CHARS and value in answer:

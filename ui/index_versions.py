@@ -31,11 +31,17 @@ def build_index_version(settings: Settings, knowledge: Knowledge, *, embedder: E
                         log: Log = print, progress: bool = True) -> str:
     """Embed the knowledge's FAQ, and the entries imported into the active index, into a new active version."""
     embedder = embedder or embedder_from_settings(settings)
-    imported = _imported_entries(Registry(settings.models_dir), log)
-    entries = list(knowledge.faq) + imported
-    log(f"Indexing {len(entries)} FAQ entries ({len(imported)} of them imported) ...")
 
     def build(_active: FaqIndex | None) -> FaqIndex:
+        # Read under the change lock: an import or removal that finished meanwhile is included.
+        curated = {e.id for e in knowledge.faq}
+        imported = {e.id: e for e in _imported_entries(Registry(settings.models_dir), log)}  # the last per id wins
+        shadowed = sorted(set(imported) & curated)
+        if shadowed:
+            log(f"the knowledge folder's faq/ now has the id(s) {', '.join(shadowed[:5])} of imported entries: "
+                "its entries replace them")
+        entries = list(knowledge.faq) + [e for i, e in imported.items() if i not in curated]
+        log(f"Indexing {len(entries)} FAQ entries ({len(entries) - len(knowledge.faq)} of them imported) ...")
         return FaqIndex.build(entries, embedder, knowledge_hash=index_data_hash(knowledge),
                               params=index_params(settings), progress=progress)
 
@@ -141,7 +147,10 @@ def _new_version(settings: Settings, change: Callable[[FaqIndex | None], FaqInde
 def _imported_entries(registry: Registry, log: Log) -> list:
     """The entries a shop imported into the active index (kept across rebuilds; re-embedded there)."""
     try:
-        entries = read_entries(registry.active_folder("index")).values()
+        folder = registry.active_folder("index")
+        if "next_key" not in read_meta(folder):
+            return []  # the older format had no imported entries
+        entries = read_entries(folder).values()
     except (ModelMissing, IndexMismatchError) as exc:
         if registry.active_version("index"):
             log(f"warning: the active index cannot be read ({exc}); entries imported into it are not carried "

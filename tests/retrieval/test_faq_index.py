@@ -119,3 +119,19 @@ def test_pool_mode_searches_the_messages_language_when_the_pool_has_none(tmp_pat
     # The message shares its words with the English entries only; it is still Chinese (as the router says).
     hits = retriever.search("where is my order", k=3, lang="zh")
     assert [h.id for h in hits] == ["zh-9"]
+
+
+def test_ivf_index_serves_the_language_fallback_after_removals(tmp_path, hash_embedder):
+    english = [imported(f"f-{i}", f"order question {i} about where my order is") for i in range(1500)]
+    chinese = FaqEntry("zh-9", "order_status", "zh", "订单", "请在我的订单里查看。")
+    faq = FaqIndex.build(english + [chinese], hash_embedder, knowledge_hash="k", params=IndexParams(kind="ivfsq8"))
+    faq.remove(["f-3"])
+    faq.upsert([imported("f-4", "a new wording of question four")], hash_embedder)  # a new key
+    faq.save(tmp_path / "idx")
+    retriever = Retriever(tmp_path / "idx", hash_embedder, exact_pool=100, pool=20,
+                          params=IndexParams(kind="ivfsq8"))
+    assert [h.id for h in retriever.search("where is my order", k=3, lang="zh")] == ["zh-9"]
+    # Reading vectors back leaves the index able to change.
+    index = retriever._loaded.faq.index
+    assert index.remove([index.ids()[0]]) == 1
+    index.add(hash_embedder.encode(["one more"]), [99_999])

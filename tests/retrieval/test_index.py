@@ -47,6 +47,7 @@ def test_auto_type_follows_size_and_memory_cap():
     assert choose_index_type(1_000_000, 384, IndexParams(memory_mb=int(sq8_mib) + 1)) == "ivfsq8"
     assert choose_index_type(1_000_000, 384, IndexParams(memory_mb=100)) == "ivfpq"
     assert choose_index_type(10, 384, IndexParams(kind="hnsw")) == "hnsw"
+    assert choose_index_type(600, 384, IndexParams(exact_max=500, memory_mb=1)) == "hnsw"  # too few for IVF
     with pytest.raises(ValueError, match="not one of"):
         IndexParams(kind="annoy")
 

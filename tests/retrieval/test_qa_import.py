@@ -97,3 +97,11 @@ def test_numbers_split_over_lines_are_masked_after_spacing_is_normalised(tmp_pat
     path = write_csv(tmp_path / "qa.csv", 'question,answer\n"call me on 138\n0013  8000","We will."\n')
     [entry] = QaFile(path, clean=lambda t: mask(t).text).entries()
     assert entry.question == "call me on [PHONE]"
+
+
+def test_answers_with_split_numbers_are_masked_too(tmp_path):
+    from assistant.pii import mask
+
+    path = write_csv(tmp_path / "qa.csv", 'question,answer\nwhen?,"We will call you on 138\n0013  8000 today."\n')
+    [entry] = QaFile(path, clean=lambda t: mask(t).text).entries()
+    assert entry.answer == "We will call you on [PHONE] today."

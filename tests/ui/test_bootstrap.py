@@ -76,3 +76,33 @@ def test_an_index_of_the_older_format_is_rebuilt(assistant_home):
     meta["index_type"] = "flat_ip"
     (folder / "meta.json").write_text(json.dumps(meta))
     assert ready(settings)["index"] == "it was built by an older version of the assistant"
+
+
+def test_a_knowledge_entry_takes_over_an_imported_id_on_rebuild(assistant_home, knowledge_copy, tmp_path):
+    from retrieval.faq_index import read_entries
+    from retrieval.knowledge import load_knowledge
+    from ui.index_versions import build_index_version, import_qa_version
+
+    settings = Settings(home=assistant_home, knowledge_dir=knowledge_copy)
+    ready(settings)
+    export = tmp_path / "qa.jsonl"
+    export.write_text(json.dumps({"id": "gift-1", "question": "Gift vouchers?", "answer": "Not yet."}) + "\n")
+    import_qa_version(settings, load_knowledge(knowledge_copy), export, embedder=HashEmbedder(), log=lambda _: None,
+                      progress=False)
+    with open(knowledge_copy / "faq" / "en.jsonl", "a", encoding="utf-8") as out:
+        out.write(json.dumps({"id": "gift-1", "intent": "greeting", "lang": "en", "question": "Gift vouchers?",
+                              "answer": "Yes, on the Gifts page."}) + "\n")
+    said = []
+    build_index_version(settings, load_knowledge(knowledge_copy), embedder=HashEmbedder(), log=said.append,
+                        progress=False)
+    entries = [e for e in read_entries(Registry(settings.models_dir).active_folder("index")).values() if e.id == "gift-1"]
+    assert [(e.answer, e.source) for e in entries] == [("Yes, on the Gifts page.", "knowledge")]
+    assert any("gift-1" in line for line in said)
+
+
+def test_an_empty_answer_threshold_means_the_encoders_default(monkeypatch):
+    monkeypatch.setenv("ASSISTANT_MIN_ANSWER_SCORE", "")
+    assert Settings().answer_threshold == 0.65
+    assert Settings(encoder="all-minilm-l6-v2").answer_threshold == 0.35
+    monkeypatch.setenv("ASSISTANT_MIN_ANSWER_SCORE", "0.5")
+    assert Settings().answer_threshold == 0.5

@@ -77,6 +77,8 @@ def test_add_refuses_a_bad_file_and_keeps_the_active_version(shop, tmp_path):
 
 
 def test_remove_refuses_the_knowledge_folders_entries(shop):
+    before = shop.active_version("index")
     first = next(iter(read_entries(shop.active_folder("index")).values()))
     result = runner.invoke(app, ["index", "remove", first.id])
     assert result.exit_code == 1 and "delete them there" in result.output
+    assert shop.active_version("index") == before and shop.versions("index") == [before]
