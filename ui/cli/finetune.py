@@ -61,3 +61,47 @@ def holdout(grow: bool = typer.Option(False, "--grow", help="Set apart a share o
     else:
         result = {"total": len(read_holdout(holdout_path()))}
     print(json.dumps(result) if as_json else ", ".join(f"{k}: {v}" for k, v in result.items()))
+
+
+@app.command("run")
+@domain_errors
+def run_command(tolerance: float = typer.Option(0.5, "--tolerance", min=0.0,
+                                                help="Points of holdout accuracy a candidate may lose."),
+                min_new_accuracy: float = typer.Option(0.8, "--min-new-accuracy", min=0.0, max=1.0,
+                                                       help="Intent accuracy needed on the newly labelled messages."),
+                pseudo_labels: bool = typer.Option(True, "--pseudo-labels/--no-pseudo-labels",
+                                                   help="Train on confident predictions in well-rated conversations too."),
+                mode: str = typer.Option("finetune", help="finetune, lora or head (see `assistant train classifier`)."),
+                encoder: str = typer.Option(None, help="minilm, e5 or an encoder folder (default: the settings')."),
+                epochs: int = typer.Option(5, help="At most this many epochs."),
+                as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object.")) -> None:
+    """Export, train a candidate classifier, evaluate it beside the active one, promote it only if it wins."""
+    import fcntl
+
+    from assistant.models import embedder_from_settings
+    from finetune.datasets import read_holdout
+    from finetune.loop import GateConfig, run
+    from retrieval.knowledge import load_knowledge
+    from ui.cli.train import encoder_folder, training_args
+
+    config = settings()
+    args = training_args(mode, epochs, 64, 0)
+    lock_path = config.home / "datasets" / ".finetune.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise typer.BadParameter("another `assistant finetune run` is running in this home") from None
+        result = run(config, load_knowledge(config.knowledge_dir), migrated_engine(), embedder_from_settings(config),
+                     encoder_folder(encoder), holdout_ids=read_holdout(holdout_path()), args=args,
+                     config=GateConfig(tolerance=tolerance, min_new_accuracy=min_new_accuracy),
+                     pseudo_labels=pseudo_labels, log=log, progress=not as_json)
+    if as_json:
+        print(json.dumps({k: v for k, v in result.items() if k not in ("candidate", "active")} |
+                         {"holdout": {"candidate": result["candidate"]["holdout"].get("intent"),
+                                      "active": result["active"]["holdout"].get("intent")}}))
+        return
+    print(f"{result['version']}: {'promoted' if result['promoted'] else 'rejected'}"
+          + ("" if result["promoted"] else " (" + "; ".join(result["reasons"]) + ")")
+          + "; report in its folder (report.md)")

@@ -1,0 +1,158 @@
+"""One turn of the learning loop: export -> train a candidate -> evaluate beside the active model -> gate.
+
+The candidate is compared with the active router or classifier on two sets no training row comes
+from: the frozen holdout (the store's held-out conversations plus a fixed 20% of the knowledge's
+labelled messages) and the newly labelled data (agent-labelled messages of the holdout
+conversations, or, while the holdout has none, the agent labels of this export: then "learned" is
+measured on rows the candidate trained on, and the report says so). The gate promotes only when no
+holdout metric falls more than `tolerance` points below the active model's and the new labels are
+learned. Either way the candidate is registered with its report; only a promoted one becomes active.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.registry import Registry
+from assistant.router import Router
+from finetune.args import ClassifierTrainingArgs
+from finetune.classifier import train_classifier
+from finetune.data import Example, data_hash, from_messages, stratified_split
+from finetune.datasets import export
+from retrieval.embedder import Embedder
+from retrieval.knowledge import Knowledge
+
+Log = Callable[[str], None]
+# The share of the knowledge's labelled messages that never trains a loop candidate (fixed by seed 0).
+BASE_HOLDOUT = 0.2
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    tolerance: float = 0.5          # points of accuracy a holdout metric may lose
+    min_new_accuracy: float = 0.8   # intent accuracy the candidate needs on the newly labelled rows
+
+
+def score(router: Router, examples: list[Example]) -> dict:
+    """Accuracy per head and per intent of `router` on labelled examples (rows without a head's label skipped)."""
+    out: dict = {}
+    routes = [router.route(e.text) for e in examples]
+    for head in ("intent", "sentiment"):
+        pairs = [(e.label(head), getattr(r, head)) for e, r in zip(examples, routes) if e.label(head)]
+        if pairs:
+            out[head] = round(float(np.mean([a == b for a, b in pairs])), 4)
+            out[f"n_{head}"] = len(pairs)
+    per_intent: dict[str, list[bool]] = {}
+    for example, route in zip(examples, routes):
+        if example.label("intent"):
+            per_intent.setdefault(example.label("intent"), []).append(route.intent == example.label("intent"))
+    out["per_intent"] = {k: round(float(np.mean(v)), 4) for k, v in sorted(per_intent.items())}
+    return out
+
+
+def gate(candidate: dict, active: dict, config: GateConfig) -> tuple[bool, list[str]]:
+    """(promote?, reasons): no holdout metric may fall more than the tolerance; the new labels must be learned."""
+    reasons = []
+    for head in ("intent", "sentiment"):
+        if head in active.get("holdout", {}) and head in candidate.get("holdout", {}):
+            drop = 100 * (active["holdout"][head] - candidate["holdout"][head])
+            if drop > config.tolerance:
+                reasons.append(f"holdout {head} accuracy falls {drop:.1f} points "
+                               f"({active['holdout'][head]:.3f} -> {candidate['holdout'][head]:.3f})")
+    new = candidate.get("new", {})
+    if not new.get("n_intent"):
+        reasons.append("no newly labelled messages to learn from")
+    elif new["intent"] < config.min_new_accuracy:
+        reasons.append(f"new labels not learned: intent accuracy {new['intent']:.3f} < {config.min_new_accuracy}")
+    return not reasons, reasons
+
+
+def run(settings, knowledge: Knowledge, engine, embedder: Embedder, encoder: Path, *, holdout_ids: set[str],
+        args: ClassifierTrainingArgs | None = None, config: GateConfig = GateConfig(), pseudo_labels: bool = True,
+        log: Log = print, progress: bool = True) -> dict:
+    """Train, evaluate and gate one candidate classifier; returns the result (also in the version's report)."""
+    started = time.perf_counter()
+    registry = Registry(settings.models_dir)
+    base_train, base_holdout = stratified_split(from_messages(knowledge.messages), "intent", BASE_HOLDOUT, seed=0)
+    data = export(engine, holdout=holdout_ids, pseudo_labels=pseudo_labels)
+    log(f"Exported {data.stats['train']} training and {data.stats['holdout']} held-out examples from the store")
+    train = base_train + [row.example for row in data.train]
+    holdout = base_holdout + [row.example for row in data.holdout]
+    new_rows = [row.example for row in data.holdout if row.origin == "agent"]
+    new_from = "holdout conversations"
+    if not new_rows:
+        new_rows, new_from = [row.example for row in data.train if row.origin == "agent"], "training rows"
+    active_kind = "classifier" if registry.active_version("classifier") else "router"
+    active_version = registry.active_version(active_kind)
+    staging = registry.staging("classifier")
+    try:
+        log(f"Training a candidate on {len(train)} examples ...")
+        metrics = train_classifier(train, encoder, staging, args=args, log=log, progress=progress)
+        pattern = knowledge.shop.order_id_pattern
+        candidate = Router(staging, embedder, order_id_pattern=pattern, min_confidence=settings.min_intent_confidence)
+        active = Router(registry.active_folder(active_kind), embedder, order_id_pattern=pattern,
+                        min_confidence=settings.min_intent_confidence)
+        log(f"Evaluating the candidate and the active {active_kind} {active_version} ...")
+        scores = {"candidate": {"holdout": score(candidate, holdout), "new": score(candidate, new_rows)},
+                  "active": {"holdout": score(active, holdout), "new": score(active, new_rows)}}
+        promote, reasons = gate(scores["candidate"], scores["active"], config)
+        result = {"promoted": promote, "reasons": reasons, "active_before": f"{active_kind}/{active_version}",
+                  "n_train": len(train), "n_holdout": len(holdout), "n_new": len(new_rows), "new_labels_from": new_from,
+                  "export": data.stats, "gate": {"tolerance": config.tolerance, "min_new_accuracy": config.min_new_accuracy},
+                  **scores, "seconds": round(time.perf_counter() - started, 1)}
+        write_report(staging, result)
+    except BaseException:
+        registry.discard(staging)
+        raise
+    version = registry.register("classifier", staging, {
+        "change": "finetune: promoted" if promote else "finetune: rejected (" + "; ".join(reasons) + ")",
+        "data_hash": data_hash(train), "metrics": metrics, "gate": {"promoted": promote, "reasons": reasons}},
+        activate=promote)
+    result["version"] = f"classifier/{version}"
+    log(f"candidate classifier/{version}: " + ("promoted" if promote else "rejected: " + "; ".join(reasons)))
+    return result
+
+
+def write_report(folder: Path, result: dict) -> None:
+    """report.json, report.md and report-per-intent.png (candidate against active on the holdout)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    (folder / "report.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    cand, act = result["candidate"], result["active"]
+    lines = [f"# Candidate classifier: {'promoted' if result['promoted'] else 'rejected'}", ""]
+    lines += [f"- {reason}" for reason in result["reasons"]] or ["- every holdout metric within tolerance, new labels learned"]
+    lines += ["", f"Trained on {result['n_train']} examples; holdout {result['n_holdout']}; "
+                  f"new labels {result['n_new']} (from {result['new_labels_from']}).", "",
+              "| metric | active | candidate |", "|---|---|---|"]
+    for part in ("holdout", "new"):
+        for head in ("intent", "sentiment"):
+            if head in cand[part] or head in act[part]:
+                lines.append(f"| {part} {head} accuracy | {act[part].get(head, '—')} | {cand[part].get(head, '—')} |")
+    lines += ["", "| intent (holdout) | active | candidate |", "|---|---|---|"]
+    intents = sorted(set(cand["holdout"]["per_intent"]) | set(act["holdout"]["per_intent"]))
+    for intent in intents:
+        lines.append(f"| {intent} | {act['holdout']['per_intent'].get(intent, '—')} | "
+                     f"{cand['holdout']['per_intent'].get(intent, '—')} |")
+    lines += ["", "![per intent](report-per-intent.png)"]
+    (folder / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    figure, axis = plt.subplots(figsize=(max(6, 0.45 * len(intents)), 4))
+    x = np.arange(len(intents))
+    axis.bar(x - 0.2, [act["holdout"]["per_intent"].get(i, 0) for i in intents], 0.4, label="active")
+    axis.bar(x + 0.2, [cand["holdout"]["per_intent"].get(i, 0) for i in intents], 0.4, label="candidate")
+    axis.set_xticks(x, intents, rotation=60, ha="right", fontsize=8)
+    axis.set_ylabel("holdout accuracy")
+    axis.set_ylim(0, 1.05)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(folder / "report-per-intent.png", dpi=100)
+    plt.close(figure)

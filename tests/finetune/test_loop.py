@@ -1,0 +1,58 @@
+"""The learning loop's gate, and one real (tiny) run from agent labels to a registered candidate."""
+
+import json
+
+import pytest
+
+from assistant import desk, store
+from assistant.models import minilm_path
+from assistant.registry import Registry
+from finetune.args import ClassifierTrainingArgs
+from finetune.loop import GateConfig, gate, run
+from tests.conftest import HashEmbedder
+
+
+def scores(holdout_intent, holdout_sentiment, new_intent=None, n_new=10):
+    new = {"intent": new_intent, "n_intent": n_new} if new_intent is not None else {}
+    return {"holdout": {"intent": holdout_intent, "sentiment": holdout_sentiment}, "new": new}
+
+
+def test_gate_promotes_only_a_candidate_that_learns_and_does_not_regress():
+    active = scores(0.80, 0.90, 0.10)
+    assert gate(scores(0.797, 0.905, 0.95), active, GateConfig()) == (True, [])
+    ok, reasons = gate(scores(0.79, 0.90, 0.95), active, GateConfig())     # 1 point lost on intent
+    assert not ok and reasons == ["holdout intent accuracy falls 1.0 points (0.800 -> 0.790)"]
+    assert gate(scores(0.79, 0.90, 0.95), active, GateConfig(tolerance=1.5))[0]
+    ok, reasons = gate(scores(0.85, 0.95, 0.40), active, GateConfig())
+    assert not ok and "new labels not learned" in reasons[0]
+    ok, reasons = gate(scores(0.85, 0.95), active, GateConfig())
+    assert not ok and reasons == ["no newly labelled messages to learn from"]
+
+
+@pytest.mark.integration
+def test_a_run_trains_evaluates_registers_and_reports(fake_assistant):
+    bot = fake_assistant
+    # Agents label what customers keep asking in a way the router gets wrong.
+    asked = ["can I pay with my student card", "do you take student cards", "student card payment possible?",
+             "pay by student card", "is a student card accepted", "student card at checkout ok?"]
+    with store.transaction(bot.engine) as session:
+        desk.add_agent(session, name="lin", password="s3cret-pass")
+    for text in asked:
+        reply = bot.reply(None, text)
+        with store.transaction(bot.engine) as session:
+            message = next(m for m in store.list_messages(session, conversation_id=reply.conversation_id)
+                           if m.role == "customer")
+            desk.correct(session, agent_name="lin", message_id=message.id, intent="payment_methods")
+    settings = bot.settings
+    result = run(settings, bot.knowledge, bot.engine, HashEmbedder(), minilm_path(), holdout_ids=set(),
+                 args=ClassifierTrainingArgs.tiny(mode="head", lexical=False), log=lambda _: None, progress=False)
+    registry = Registry(settings.models_dir)
+    kind, version = result["version"].split("/")
+    folder = registry.root / kind / version
+    assert (folder / "report.md").is_file() and (folder / "report-per-intent.png").stat().st_size > 1000
+    assert json.loads((folder / "report.json").read_text())["n_new"] == len(asked)
+    assert result["candidate"]["new"]["n_intent"] == len(asked)
+    # Promoted exactly when the gate said so; the active classifier follows.
+    assert result["promoted"] == (not result["reasons"])
+    assert (registry.active_version("classifier") == version) == result["promoted"]
+    assert registry.info("classifier", version)["gate"]["promoted"] == result["promoted"]
