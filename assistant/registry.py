@@ -22,6 +22,8 @@ MAKERS = {"router": "assistant train router", "classifier": "assistant train cla
           "index": "assistant index build"}
 ACTIVE_FILE = "ACTIVE"
 VERSION_FILE = "version.json"
+# In a staging folder: the id of the process writing it.
+OWNER_FILE = ".owner"
 # One line per activation ({"version", "at", "why"}): what `rollback` goes back along.
 HISTORY_FILE = "history.jsonl"
 
@@ -40,10 +42,27 @@ class Registry:
         self.root = Path(root)
 
     def staging(self, kind: str) -> Path:
-        """A fresh empty folder, next to the versions, to write a new version into."""
+        """A fresh folder, next to the versions, to write a new version into (it names its owner process,
+        so a folder left by a killed run can be told from one still being written)."""
         folder = self._kind_dir(kind)
         folder.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+        staged = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+        (staged / OWNER_FILE).write_text(str(os.getpid()), encoding="utf-8")
+        return staged
+
+    def clean_stale(self, kind: str) -> int:
+        """Remove staging folders whose process is gone (a run killed mid-way); returns how many."""
+        removed = 0
+        for staged in self._kind_dir(kind).glob(".staging-*"):
+            try:
+                owner = int((staged / OWNER_FILE).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                owner = None
+            if owner is not None and _alive(owner):
+                continue
+            shutil.rmtree(staged, ignore_errors=True)
+            removed += 1
+        return removed
 
     def register(self, kind: str, staged: Path, info: dict, *, activate: bool = False) -> str:
         """Move a complete folder in as the next version of `kind`; optionally make it active."""
@@ -51,6 +70,7 @@ class Registry:
         version = f"v{self._next_number(kind):04d}"
         record = {"kind": kind, "version": version, "parent": parent,
                   "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **info}
+        (Path(staged) / OWNER_FILE).unlink(missing_ok=True)
         (Path(staged) / VERSION_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(staged, self._kind_dir(kind) / version)
         if activate:
@@ -147,3 +167,13 @@ class Registry:
     def _next_number(self, kind: str) -> int:
         numbers = [int(m.group(1)) for v in self.versions(kind) if (m := re.fullmatch(r"v(\d+)", v))]
         return max(numbers, default=0) + 1
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -79,6 +79,8 @@ def run(settings, knowledge: Knowledge, engine, embedder: Embedder, encoder: Pat
     """Train, evaluate and gate one candidate classifier; returns the result (also in the version's report)."""
     started = time.perf_counter()
     registry = Registry(settings.models_dir)
+    if stale := registry.clean_stale("classifier"):
+        log(f"Removed {stale} half-written candidate folder(s) of an interrupted run")
     base_train, base_holdout = stratified_split(from_messages(knowledge.messages), "intent", BASE_HOLDOUT, seed=0)
     data = export(engine, holdout=holdout_ids, pseudo_labels=pseudo_labels)
     log(f"Exported {data.stats['train']} training and {data.stats['holdout']} held-out examples from the store")

@@ -49,3 +49,14 @@ def test_rollback_follows_the_activation_history_and_find_names_versions(tmp_pat
     only.register("router", only.staging("router"), {}, activate=True)
     with pytest.raises(ModelMissing, match="first version"):
         only.rollback("router")
+
+
+def test_staging_left_by_a_killed_process_is_cleaned_and_a_live_one_kept(tmp_path):
+    registry = Registry(tmp_path)
+    live = registry.staging("classifier")                  # this process: alive
+    dead = registry.staging("classifier")
+    (dead / ".owner").write_text(str(2**22 + 12345))        # above Linux's pid_max default: never alive
+    assert registry.clean_stale("classifier") == 1
+    assert live.is_dir() and not dead.exists()
+    version = registry.register("classifier", live, {})
+    assert not (registry.root / "classifier" / version / ".owner").exists()

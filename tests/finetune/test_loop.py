@@ -56,3 +56,14 @@ def test_a_run_trains_evaluates_registers_and_reports(fake_assistant):
     assert result["promoted"] == (not result["reasons"])
     assert (registry.active_version("classifier") == version) == result["promoted"]
     assert registry.info("classifier", version)["gate"]["promoted"] == result["promoted"]
+
+
+def test_every_takes_a_number_and_a_unit():
+    import typer
+
+    from ui.cli.finetune import parse_interval
+
+    assert parse_interval("30m") == 1800 and parse_interval("24h") == 86400 and parse_interval("7d") == 604800
+    for bad in ("24", "h", "10s", "soon"):
+        with pytest.raises(typer.BadParameter):
+            parse_interval(bad)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from assistant.errors import EXPECTED_ERRORS
 from ui.cli.common import domain_errors, log, migrated_engine, settings
 
 app = typer.Typer(help="Learning from the logged conversations.", no_args_is_help=True)
@@ -74,8 +75,39 @@ def run_command(tolerance: float = typer.Option(0.5, "--tolerance", min=0.0,
                 mode: str = typer.Option("finetune", help="finetune, lora or head (see `assistant train classifier`)."),
                 encoder: str = typer.Option(None, help="minilm, e5 or an encoder folder (default: the settings')."),
                 epochs: int = typer.Option(5, help="At most this many epochs."),
+                every: str = typer.Option("", "--every", help="Run again at this interval (30m, 24h, 7d) until "
+                                                               "stopped; a failed run is logged and the next one runs."),
                 as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object.")) -> None:
     """Export, train a candidate classifier, evaluate it beside the active one, promote it only if it wins."""
+    import time
+
+    if not every:
+        _run_once(tolerance, min_new_accuracy, pseudo_labels, mode, encoder, epochs, as_json)
+        return
+    interval = parse_interval(every)
+    while True:
+        started = time.monotonic()
+        try:
+            _run_once(tolerance, min_new_accuracy, pseudo_labels, mode, encoder, epochs, as_json)
+        except EXPECTED_ERRORS as exc:
+            log(f"error: {exc} (the active models are unchanged; next run in {every})")
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+
+def parse_interval(text: str) -> float:
+    """Seconds in "90s", "30m", "24h" or "7d"."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        value = float(text[:-1])
+        seconds = value * units[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise typer.BadParameter(f"--every {text!r}: write a number and a unit, e.g. 30m, 24h or 7d") from None
+    if seconds < 60:
+        raise typer.BadParameter(f"--every {text!r}: at least a minute between runs")
+    return seconds
+
+
+def _run_once(tolerance, min_new_accuracy, pseudo_labels, mode, encoder, epochs, as_json) -> None:
     import fcntl
 
     from assistant.models import embedder_from_settings
