@@ -1,12 +1,13 @@
 """One turn of the learning loop: export -> train a candidate -> evaluate beside the active model -> gate.
 
-The candidate is compared with the active router or classifier on two sets no training row comes
-from: the frozen holdout (the store's held-out conversations plus a fixed 20% of the knowledge's
-labelled messages) and the newly labelled data (agent-labelled messages of the holdout
-conversations, or, while the holdout has none, the agent labels of this export: then "learned" is
-measured on rows the candidate trained on, and the report says so). The gate promotes only when no
-holdout metric falls more than `tolerance` points below the active model's and the new labels are
-learned. Either way the candidate is registered with its report; only a promoted one becomes active.
+The candidate learns from the same base as the models before it (the knowledge's labelled messages)
+plus everything the store teaches outside the frozen holdout. It is compared with the active router
+or classifier on the holdout's agent-labelled messages: conversations neither model trained on, with
+labels a person gave (pseudo-labels there would only repeat the active model's own answers). The
+gate promotes only when that holdout is big enough to tell a regression, no holdout accuracy falls
+more than `tolerance` points below the active model's, and the new agent labels of the training
+split are learned. Either way the candidate is registered with its report; only a promoted one
+becomes active.
 """
 
 from __future__ import annotations
@@ -23,20 +24,19 @@ from assistant.registry import Registry
 from assistant.router import Router
 from finetune.args import ClassifierTrainingArgs
 from finetune.classifier import train_classifier
-from finetune.data import Example, data_hash, from_messages, stratified_split
+from finetune.data import Example, data_hash, from_messages
 from finetune.datasets import export
 from retrieval.embedder import Embedder
 from retrieval.knowledge import Knowledge
 
 Log = Callable[[str], None]
-# The share of the knowledge's labelled messages that never trains a loop candidate (fixed by seed 0).
-BASE_HOLDOUT = 0.2
 
 
 @dataclass(frozen=True)
 class GateConfig:
     tolerance: float = 0.5          # points of accuracy a holdout metric may lose
     min_new_accuracy: float = 0.8   # intent accuracy the candidate needs on the newly labelled rows
+    min_holdout: int = 30           # agent-labelled holdout messages needed to judge a regression
 
 
 def score(router: Router, examples: list[Example]) -> dict:
@@ -59,6 +59,10 @@ def score(router: Router, examples: list[Example]) -> dict:
 def gate(candidate: dict, active: dict, config: GateConfig) -> tuple[bool, list[str]]:
     """(promote?, reasons): no holdout metric may fall more than the tolerance; the new labels must be learned."""
     reasons = []
+    size = candidate.get("holdout", {}).get("n_intent", 0)
+    if size < config.min_holdout:
+        reasons.append(f"the frozen holdout has {size} agent-labelled message(s), {config.min_holdout} are needed to "
+                       "tell a regression: label more, and set conversations apart with `assistant finetune holdout --grow`")
     for head in ("intent", "sentiment"):
         if head in active.get("holdout", {}) and head in candidate.get("holdout", {}):
             drop = 100 * (active["holdout"][head] - candidate["holdout"][head])
@@ -81,15 +85,11 @@ def run(settings, knowledge: Knowledge, engine, embedder: Embedder, encoder: Pat
     registry = Registry(settings.models_dir)
     if stale := registry.clean_stale("classifier"):
         log(f"Removed {stale} half-written candidate folder(s) of an interrupted run")
-    base_train, base_holdout = stratified_split(from_messages(knowledge.messages), "intent", BASE_HOLDOUT, seed=0)
     data = export(engine, holdout=holdout_ids, pseudo_labels=pseudo_labels)
     log(f"Exported {data.stats['train']} training and {data.stats['holdout']} held-out examples from the store")
-    train = base_train + [row.example for row in data.train]
-    holdout = base_holdout + [row.example for row in data.holdout]
-    new_rows = [row.example for row in data.holdout if row.origin == "agent"]
-    new_from = "holdout conversations"
-    if not new_rows:
-        new_rows, new_from = [row.example for row in data.train if row.origin == "agent"], "training rows"
+    train = from_messages(knowledge.messages) + [row.example for row in data.train]
+    holdout = [row.example for row in data.holdout if row.origin == "agent"]
+    new_rows = [row.example for row in data.train if row.origin == "agent"]
     active_kind = "classifier" if registry.active_version("classifier") else "router"
     active_version = registry.active_version(active_kind)
     staging = registry.staging("classifier")
@@ -105,7 +105,7 @@ def run(settings, knowledge: Knowledge, engine, embedder: Embedder, encoder: Pat
                   "active": {"holdout": score(active, holdout), "new": score(active, new_rows)}}
         promote, reasons = gate(scores["candidate"], scores["active"], config)
         result = {"promoted": promote, "reasons": reasons, "active_before": f"{active_kind}/{active_version}",
-                  "n_train": len(train), "n_holdout": len(holdout), "n_new": len(new_rows), "new_labels_from": new_from,
+                  "n_train": len(train), "n_holdout": len(holdout), "n_new": len(new_rows),
                   "export": data.stats, "gate": {"tolerance": config.tolerance, "min_new_accuracy": config.min_new_accuracy},
                   **scores, "seconds": round(time.perf_counter() - started, 1)}
         write_report(staging, result)
@@ -133,8 +133,8 @@ def write_report(folder: Path, result: dict) -> None:
     cand, act = result["candidate"], result["active"]
     lines = [f"# Candidate classifier: {'promoted' if result['promoted'] else 'rejected'}", ""]
     lines += [f"- {reason}" for reason in result["reasons"]] or ["- every holdout metric within tolerance, new labels learned"]
-    lines += ["", f"Trained on {result['n_train']} examples; holdout {result['n_holdout']}; "
-                  f"new labels {result['n_new']} (from {result['new_labels_from']}).", "",
+    lines += ["", f"Trained on {result['n_train']} examples; frozen holdout: {result['n_holdout']} agent-labelled "
+                  f"messages; new agent labels in training: {result['n_new']}.", "",
               "| metric | active | candidate |", "|---|---|---|"]
     for part in ("holdout", "new"):
         for head in ("intent", "sentiment"):

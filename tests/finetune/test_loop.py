@@ -8,13 +8,14 @@ from assistant import desk, store
 from assistant.models import minilm_path
 from assistant.registry import Registry
 from finetune.args import ClassifierTrainingArgs
+from finetune.datasets import grow_holdout, read_holdout
 from finetune.loop import GateConfig, gate, run
 from tests.conftest import HashEmbedder
 
 
-def scores(holdout_intent, holdout_sentiment, new_intent=None, n_new=10):
+def scores(holdout_intent, holdout_sentiment, new_intent=None, n_new=10, n_holdout=200):
     new = {"intent": new_intent, "n_intent": n_new} if new_intent is not None else {}
-    return {"holdout": {"intent": holdout_intent, "sentiment": holdout_sentiment}, "new": new}
+    return {"holdout": {"intent": holdout_intent, "sentiment": holdout_sentiment, "n_intent": n_holdout}, "new": new}
 
 
 def test_gate_promotes_only_a_candidate_that_learns_and_does_not_regress():
@@ -27,31 +28,40 @@ def test_gate_promotes_only_a_candidate_that_learns_and_does_not_regress():
     assert not ok and "new labels not learned" in reasons[0]
     ok, reasons = gate(scores(0.85, 0.95), active, GateConfig())
     assert not ok and reasons == ["no newly labelled messages to learn from"]
+    ok, reasons = gate(scores(0.85, 0.95, 0.95, n_holdout=12), active, GateConfig())
+    assert not ok and reasons[0].startswith("the frozen holdout has 12 agent-labelled message(s), 30 are needed")
 
 
 @pytest.mark.integration
 def test_a_run_trains_evaluates_registers_and_reports(fake_assistant):
     bot = fake_assistant
-    # Agents label what customers keep asking in a way the router gets wrong.
-    asked = ["can I pay with my student card", "do you take student cards", "student card payment possible?",
-             "pay by student card", "is a student card accepted", "student card at checkout ok?"]
+    # Customers ask; agents label every message (what the router got wrong included).
+    asked = {"can I pay with my student card": "payment_methods", "do you take student cards": "payment_methods",
+             "student card payment possible?": "payment_methods", "pay by student card": "payment_methods",
+             "where is my parcel": "order_status", "my parcel has not arrived": "order_status",
+             "how much is delivery": "shipping_cost", "delivery price please": "shipping_cost"}
     with store.transaction(bot.engine) as session:
         desk.add_agent(session, name="lin", password="s3cret-pass")
-    for text in asked:
-        reply = bot.reply(None, text)
-        with store.transaction(bot.engine) as session:
-            message = next(m for m in store.list_messages(session, conversation_id=reply.conversation_id)
-                           if m.role == "customer")
-            desk.correct(session, agent_name="lin", message_id=message.id, intent="payment_methods")
+    for round_ in range(2):
+        for text, intent in asked.items():
+            reply = bot.reply(None, f"{text} ({round_})")
+            with store.transaction(bot.engine) as session:
+                message = next(m for m in store.list_messages(session, conversation_id=reply.conversation_id)
+                               if m.role == "customer")
+                desk.correct(session, agent_name="lin", message_id=message.id, intent=intent)
     settings = bot.settings
-    result = run(settings, bot.knowledge, bot.engine, HashEmbedder(), minilm_path(), holdout_ids=set(),
-                 args=ClassifierTrainingArgs.tiny(mode="head", lexical=False), log=lambda _: None, progress=False)
+    holdout_file = settings.home / "datasets" / "holdout.json"
+    grown = grow_holdout(holdout_file, bot.engine, fraction=0.5)
+    assert 0 < grown["added"] < 16
+    result = run(settings, bot.knowledge, bot.engine, HashEmbedder(), minilm_path(),
+                 holdout_ids=read_holdout(holdout_file), args=ClassifierTrainingArgs.tiny(mode="head", lexical=False),
+                 config=GateConfig(min_holdout=3), log=lambda _: None, progress=False)
+    assert result["n_holdout"] == grown["added"] and result["n_new"] == 16 - grown["added"]
     registry = Registry(settings.models_dir)
     kind, version = result["version"].split("/")
     folder = registry.root / kind / version
     assert (folder / "report.md").is_file() and (folder / "report-per-intent.png").stat().st_size > 1000
-    assert json.loads((folder / "report.json").read_text())["n_new"] == len(asked)
-    assert result["candidate"]["new"]["n_intent"] == len(asked)
+    assert json.loads((folder / "report.json").read_text())["n_holdout"] == grown["added"]
     # Promoted exactly when the gate said so; the active classifier follows.
     assert result["promoted"] == (not result["reasons"])
     assert (registry.active_version("classifier") == version) == result["promoted"]

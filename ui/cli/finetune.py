@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from assistant.errors import EXPECTED_ERRORS
+from finetune.loop import GateConfig
 from ui.cli.common import domain_errors, log, migrated_engine, settings
 
 app = typer.Typer(help="Learning from the logged conversations.", no_args_is_help=True)
@@ -70,6 +71,8 @@ def run_command(tolerance: float = typer.Option(0.5, "--tolerance", min=0.0,
                                                 help="Points of holdout accuracy a candidate may lose."),
                 min_new_accuracy: float = typer.Option(0.8, "--min-new-accuracy", min=0.0, max=1.0,
                                                        help="Intent accuracy needed on the newly labelled messages."),
+                min_holdout: int = typer.Option(30, "--min-holdout", min=1,
+                                                help="Agent-labelled holdout messages needed to judge a regression."),
                 pseudo_labels: bool = typer.Option(True, "--pseudo-labels/--no-pseudo-labels",
                                                    help="Train on confident predictions in well-rated conversations too."),
                 mode: str = typer.Option("finetune", help="finetune, lora or head (see `assistant train classifier`)."),
@@ -82,13 +85,13 @@ def run_command(tolerance: float = typer.Option(0.5, "--tolerance", min=0.0,
     import time
 
     if not every:
-        _run_once(tolerance, min_new_accuracy, pseudo_labels, mode, encoder, epochs, as_json)
+        _run_once(GateConfig(tolerance, min_new_accuracy, min_holdout), pseudo_labels, mode, encoder, epochs, as_json)
         return
     interval = parse_interval(every)
     while True:
         started = time.monotonic()
         try:
-            _run_once(tolerance, min_new_accuracy, pseudo_labels, mode, encoder, epochs, as_json)
+            _run_once(GateConfig(tolerance, min_new_accuracy, min_holdout), pseudo_labels, mode, encoder, epochs, as_json)
         except EXPECTED_ERRORS as exc:
             log(f"error: {exc} (the active models are unchanged; next run in {every})")
         time.sleep(max(0.0, interval - (time.monotonic() - started)))
@@ -107,12 +110,12 @@ def parse_interval(text: str) -> float:
     return seconds
 
 
-def _run_once(tolerance, min_new_accuracy, pseudo_labels, mode, encoder, epochs, as_json) -> None:
+def _run_once(gate_config: GateConfig, pseudo_labels, mode, encoder, epochs, as_json) -> None:
     import fcntl
 
     from assistant.models import embedder_from_settings
     from finetune.datasets import read_holdout
-    from finetune.loop import GateConfig, run
+    from finetune.loop import run
     from retrieval.knowledge import load_knowledge
     from ui.cli.train import encoder_folder, training_args
 
@@ -127,7 +130,7 @@ def _run_once(tolerance, min_new_accuracy, pseudo_labels, mode, encoder, epochs,
             raise typer.BadParameter("another `assistant finetune run` is running in this home") from None
         result = run(config, load_knowledge(config.knowledge_dir), migrated_engine(), embedder_from_settings(config),
                      encoder_folder(encoder), holdout_ids=read_holdout(holdout_path()), args=args,
-                     config=GateConfig(tolerance=tolerance, min_new_accuracy=min_new_accuracy),
+                     config=gate_config,
                      pseudo_labels=pseudo_labels, log=log, progress=not as_json)
     if as_json:
         print(json.dumps({k: v for k, v in result.items() if k not in ("candidate", "active")} |
