@@ -87,6 +87,10 @@ def run(settings, knowledge: Knowledge, engine, embedder: Embedder, encoder: Pat
         log(f"Removed {stale} half-written candidate folder(s) of an interrupted run")
     data = export(engine, holdout=holdout_ids, pseudo_labels=pseudo_labels)
     log(f"Exported {data.stats['train']} training and {data.stats['holdout']} held-out examples from the store")
+    if not data.train:
+        log("Nothing new in the store to learn from: no candidate trained")
+        return {"promoted": False, "reasons": ["nothing new in the store to learn from"], "version": None,
+                "export": data.stats, "seconds": round(time.perf_counter() - started, 1)}
     train = from_messages(knowledge.messages) + [row.example for row in data.train]
     holdout = [row.example for row in data.holdout if row.origin == "agent"]
     new_rows = [row.example for row in data.train if row.origin == "agent"]

@@ -77,3 +77,12 @@ def test_every_takes_a_number_and_a_unit():
     for bad in ("24", "h", "10s", "soon"):
         with pytest.raises(typer.BadParameter):
             parse_interval(bad)
+
+
+def test_a_run_with_nothing_new_trains_nothing(fake_assistant):
+    bot = fake_assistant
+    bot.reply(None, "where is my order")  # no agent label, no rating: nothing to learn
+    result = run(bot.settings, bot.knowledge, bot.engine, HashEmbedder(), minilm_path(), holdout_ids=set(),
+                 log=lambda _: None, progress=False)
+    assert result["reasons"] == ["nothing new in the store to learn from"] and result["version"] is None
+    assert Registry(bot.settings.models_dir).versions("classifier") == []

@@ -134,8 +134,12 @@ def _run_once(gate_config: GateConfig, pseudo_labels, mode, encoder, epochs, as_
                      pseudo_labels=pseudo_labels, log=log, progress=not as_json)
     if as_json:
         print(json.dumps({k: v for k, v in result.items() if k not in ("candidate", "active")} |
-                         {"holdout": {"candidate": result["candidate"]["holdout"].get("intent"),
-                                      "active": result["active"]["holdout"].get("intent")}}))
+                         ({"holdout": {"candidate": result["candidate"]["holdout"].get("intent"),
+                                       "active": result["active"]["holdout"].get("intent")}}
+                          if "candidate" in result else {})))
+        return
+    if result["version"] is None:
+        print("; ".join(result["reasons"]))
         return
     print(f"{result['version']}: {'promoted' if result['promoted'] else 'rejected'}"
           + ("" if result["promoted"] else " (" + "; ".join(result["reasons"]) + ")")
