@@ -3,7 +3,6 @@ knowledge and the embedder; later starts reuse them."""
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from finetune.router import train_router
 from retrieval.embedder import Embedder
 from retrieval.knowledge import Knowledge, load_knowledge
 from ui.index_versions import build_index_version, index_fits, sync_index_version
+from ui.locks import exclusive
 
 Log = Callable[[str], None]
 
@@ -80,9 +80,9 @@ def ensure_ready(settings: Settings, *, embedder: Embedder | None = None, args: 
     """
     knowledge = load_knowledge(settings.knowledge_dir)
     Path(settings.home).mkdir(parents=True, exist_ok=True)
-    with open(settings.home / ".bootstrap.lock", "w") as lock:
-        # Two processes starting on an empty home (serve and chat, or several workers) train once.
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    # Two processes starting on an empty home (serve and chat, or several workers) train once.
+    with exclusive(settings.home / ".bootstrap.lock",
+                   when_busy=lambda: log("Another start is preparing this home; waiting for it ...")):
         return _ensure_ready(settings, knowledge, embedder, args, log, progress)
 
 

@@ -4,7 +4,6 @@ so a running server keeps answering from the old version until the new one is co
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from retrieval.faq_index import ENTRIES_FILE, KNOWLEDGE_SOURCE, FaqIndex, Ingest
 from retrieval.index import INDEX_TYPES, read_meta
 from retrieval.knowledge import ENTITY_PLACEHOLDERS, Knowledge
 from retrieval.qa_import import ImportNotes, QaFile
+from ui.locks import exclusive
 
 Log = Callable[[str], None]
 
@@ -123,14 +123,8 @@ def _new_version(settings: Settings, change: Callable[[FaqIndex | None], FaqInde
     (so an `index remove` during a long `index add` is not undone by it).
     """
     registry = Registry(settings.models_dir)
-    lock_path = settings.models_dir / "index" / ".change.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log("Another index change is running in this home; waiting for it to finish ...")
-            fcntl.flock(lock, fcntl.LOCK_EX)
+    waiting = "Another index change is running in this home; waiting for it to finish ..."
+    with exclusive(settings.models_dir / "index" / ".change.lock", when_busy=lambda: log(waiting)):
         active = FaqIndex.open(registry.active_folder("index"), embedder, index_params(settings)) if embedder else None
         faq = change(active)
         staging = registry.staging("index")

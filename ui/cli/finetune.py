@@ -110,8 +110,12 @@ def parse_interval(text: str) -> float:
     return seconds
 
 
+def _another_turn() -> None:
+    raise typer.BadParameter("another `assistant finetune run` is running in this home")
+
+
 def _run_once(gate_config: GateConfig, pseudo_labels, mode, encoder, epochs, as_json) -> None:
-    import fcntl
+    from ui.locks import exclusive
 
     from assistant.models import embedder_from_settings
     from finetune.datasets import read_holdout
@@ -121,13 +125,7 @@ def _run_once(gate_config: GateConfig, pseudo_labels, mode, encoder, epochs, as_
 
     config = settings()
     args = training_args(mode, epochs, 64, 0)
-    lock_path = config.home / "datasets" / ".finetune.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise typer.BadParameter("another `assistant finetune run` is running in this home") from None
+    with exclusive(config.home / "datasets" / ".finetune.lock", when_busy=_another_turn):
         result = run(config, load_knowledge(config.knowledge_dir), migrated_engine(), embedder_from_settings(config),
                      encoder_folder(encoder), holdout_ids=read_holdout(holdout_path()), args=args,
                      config=gate_config,
