@@ -128,7 +128,10 @@ class Assistant:
             versions = self._active_versions()
         except OSError:
             return
-        if versions in (self._runtime.versions, self._failed_versions):
+        if versions == self._runtime.versions:
+            self._failed_versions = None  # a set that failed before is tried again when promoted again
+            return
+        if versions == self._failed_versions:
             return
         with self._lock:
             if self._reloading:

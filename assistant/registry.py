@@ -116,10 +116,14 @@ class Registry:
                 previous = version
                 break
         if previous is None:
-            older = [v for v in self.versions(kind) if v < current]
-            if not older:
+            # No earlier activation recorded: follow the parents, past candidates the gate rejected.
+            parent = self.info(kind, current).get("parent")
+            while parent and (not (self._kind_dir(kind) / parent / VERSION_FILE).is_file()
+                              or self.info(kind, parent).get("gate", {}).get("promoted") is False):
+                parent = self.info(kind, parent).get("parent") if (self._kind_dir(kind) / parent / VERSION_FILE).is_file() else None
+            if not parent:
                 raise ModelMissing(f"{kind} {current} is the first version: there is nothing to roll back to")
-            previous = older[-1]
+            previous = parent
         self.activate(kind, previous, why=f"rollback from {current}")
         return previous
 
@@ -161,7 +165,7 @@ class Registry:
 
     def _kind_dir(self, kind: str) -> Path:
         if kind not in KINDS:
-            raise ValueError(f"unknown model kind {kind!r}: expected one of {KINDS}")
+            raise ModelMissing(f"unknown model kind {kind!r}: expected one of {', '.join(KINDS)}")
         return self.root / kind
 
     def _next_number(self, kind: str) -> int:

@@ -96,7 +96,9 @@ def export(engine: Engine, *, holdout: set[str], pseudo_labels: bool = True, min
                 if logged is not None:
                     key = question_key(text) or text
                     kept = seen.get(key)
-                    if kept is None or (kept.origin == "pseudo" and logged.origin == "agent"):
+                    # Agents over pseudo-labels; between agents, the latest correction.
+                    if kept is None or (logged.origin == "agent" and (kept.origin == "pseudo"
+                                                                      or logged.message_id > kept.message_id)):
                         seen[key] = logged
                     counts["duplicates"] += kept is not None
                 waiting[message.conversation_id] = (text, tuple(history[-CONTEXT_TURNS:]))
@@ -164,12 +166,27 @@ def grow_holdout(path: Path, engine: Engine, *, fraction: float = 0.2, seed: int
     state["considered"] = sorted(considered | set(new))
     state.setdefault("grown", []).append({"at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                           "added": len(chosen), "considered": len(new), "fraction": fraction})
+    _write_state(path, state)
+    return {"added": len(chosen), "considered": len(new), "total": len(state["conversations"])}
+
+
+def consider(path: Path, conversation_ids: set[str]) -> None:
+    """Mark conversations as considered, so `grow_holdout` never draws them (they were trained on)."""
+    path = Path(path)
+    state = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"conversations": [], "considered": []}
+    before = set(state.get("considered", []))
+    if conversation_ids <= before:
+        return
+    state["considered"] = sorted(before | set(conversation_ids))
+    _write_state(path, state)
+
+
+def _write_state(path: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".holdout-", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump(state, out, indent=1)
     os.replace(tmp, path)
-    return {"added": len(chosen), "considered": len(new), "total": len(state["conversations"])}
 
 
 def _unit_hash(text: str) -> float:

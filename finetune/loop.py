@@ -25,7 +25,7 @@ from assistant.router import Router
 from finetune.args import ClassifierTrainingArgs
 from finetune.classifier import train_classifier
 from finetune.data import Example, data_hash, from_messages
-from finetune.datasets import export
+from finetune.datasets import consider, export
 from retrieval.embedder import Embedder
 from retrieval.knowledge import Knowledge
 
@@ -65,7 +65,7 @@ def gate(candidate: dict, active: dict, config: GateConfig) -> tuple[bool, list[
                        "tell a regression: label more, and set conversations apart with `assistant finetune holdout --grow`")
     for head in ("intent", "sentiment"):
         if head in active.get("holdout", {}) and head in candidate.get("holdout", {}):
-            drop = 100 * (active["holdout"][head] - candidate["holdout"][head])
+            drop = round(100 * (active["holdout"][head] - candidate["holdout"][head]), 6)
             if drop > config.tolerance:
                 reasons.append(f"holdout {head} accuracy falls {drop:.1f} points "
                                f"({active['holdout'][head]:.3f} -> {candidate['holdout'][head]:.3f})")
@@ -78,6 +78,7 @@ def gate(candidate: dict, active: dict, config: GateConfig) -> tuple[bool, list[
 
 
 def run(settings, knowledge: Knowledge, engine, embedder: Embedder, encoder: Path, *, holdout_ids: set[str],
+        holdout_file: Path | None = None,
         args: ClassifierTrainingArgs | None = None, config: GateConfig = GateConfig(), pseudo_labels: bool = True,
         log: Log = print, progress: bool = True) -> dict:
     """Train, evaluate and gate one candidate classifier; returns the result (also in the version's report)."""
@@ -87,13 +88,25 @@ def run(settings, knowledge: Knowledge, engine, embedder: Embedder, encoder: Pat
         log(f"Removed {stale} half-written candidate folder(s) of an interrupted run")
     data = export(engine, holdout=holdout_ids, pseudo_labels=pseudo_labels)
     log(f"Exported {data.stats['train']} training and {data.stats['holdout']} held-out examples from the store")
-    if not data.train:
-        log("Nothing new in the store to learn from: no candidate trained")
-        return {"promoted": False, "reasons": ["nothing new in the store to learn from"], "version": None,
-                "export": data.stats, "seconds": round(time.perf_counter() - started, 1)}
+    if holdout_file is not None:  # what this turn trains on may never be drawn into the holdout later
+        consider(holdout_file, {row.conversation_id for row in data.train})
     train = from_messages(knowledge.messages) + [row.example for row in data.train]
     holdout = [row.example for row in data.holdout if row.origin == "agent"]
     new_rows = [row.example for row in data.train if row.origin == "agent"]
+    newest = registry.versions("classifier")[-1:]
+    why_not = None
+    if not data.train:
+        why_not = "nothing new in the store to learn from"
+    elif newest and registry.info("classifier", newest[0]).get("data_hash") == data_hash(train):
+        why_not = f"nothing changed since classifier/{newest[0]} was trained"
+    else:  # a rejection certain before training costs no training
+        _, certain = gate({"holdout": {"n_intent": len(holdout)}, "new": {"n_intent": len(new_rows), "intent": 1.0}},
+                          {"holdout": {}}, config)
+        why_not = "; ".join(certain) or None
+    if why_not:
+        log(f"No candidate trained: {why_not}")
+        return {"promoted": False, "reasons": [why_not], "version": None, "export": data.stats,
+                "n_holdout": len(holdout), "n_new": len(new_rows), "seconds": round(time.perf_counter() - started, 1)}
     active_kind = "classifier" if registry.active_version("classifier") else "router"
     active_version = registry.active_version(active_kind)
     staging = registry.staging("classifier")
@@ -101,9 +114,11 @@ def run(settings, knowledge: Knowledge, engine, embedder: Embedder, encoder: Pat
         log(f"Training a candidate on {len(train)} examples ...")
         metrics = train_classifier(train, encoder, staging, args=args, log=log, progress=progress)
         pattern = knowledge.shop.order_id_pattern
-        candidate = Router(staging, embedder, order_id_pattern=pattern, min_confidence=settings.min_intent_confidence)
+        # Scored as they would serve (int8 when the settings say so).
+        candidate = Router(staging, embedder, order_id_pattern=pattern, min_confidence=settings.min_intent_confidence,
+                           int8=settings.classifier_int8)
         active = Router(registry.active_folder(active_kind), embedder, order_id_pattern=pattern,
-                        min_confidence=settings.min_intent_confidence)
+                        min_confidence=settings.min_intent_confidence, int8=settings.classifier_int8)
         log(f"Evaluating the candidate and the active {active_kind} {active_version} ...")
         scores = {"candidate": {"holdout": score(candidate, holdout), "new": score(candidate, new_rows)},
                   "active": {"holdout": score(active, holdout), "new": score(active, new_rows)}}

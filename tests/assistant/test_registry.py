@@ -21,7 +21,7 @@ def test_register_activate_and_roll_forward(tmp_path):
     assert registry.versions("router") == ["v0001", "v0002"]
     with pytest.raises(ModelMissing):
         registry.activate("router", "v0009")
-    with pytest.raises(ValueError):
+    with pytest.raises(ModelMissing, match="unknown model kind"):
         registry.staging("nonsense")
 
 
@@ -60,3 +60,15 @@ def test_staging_left_by_a_killed_process_is_cleaned_and_a_live_one_kept(tmp_pat
     assert live.is_dir() and not dead.exists()
     version = registry.register("classifier", live, {})
     assert not (registry.root / "classifier" / version / ".owner").exists()
+
+
+def test_rollback_without_history_follows_parents_past_rejected_candidates(tmp_path):
+    registry = Registry(tmp_path)
+    v1 = registry.register("classifier", registry.staging("classifier"), {"gate": {"promoted": True}}, activate=True)
+    registry.register("classifier", registry.staging("classifier"), {"gate": {"promoted": False}})
+    v3 = registry.register("classifier", registry.staging("classifier"), {"gate": {"promoted": True}}, activate=True)
+    (tmp_path / "classifier" / "history.jsonl").unlink()     # an install whose history starts later
+    assert registry.info("classifier", v3)["parent"] == v1
+    assert registry.rollback("classifier") == v1
+    with pytest.raises(ModelMissing, match="unknown model kind 'classifer'"):
+        registry.versions("classifer")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
 
-from assistant.errors import EXPECTED_ERRORS
-from finetune.loop import GateConfig
 from ui.cli.common import domain_errors, log, migrated_engine, settings
 
 app = typer.Typer(help="Learning from the logged conversations.", no_args_is_help=True)
@@ -85,14 +84,15 @@ def run_command(tolerance: float = typer.Option(0.5, "--tolerance", min=0.0,
     import time
 
     if not every:
-        _run_once(GateConfig(tolerance, min_new_accuracy, min_holdout), pseudo_labels, mode, encoder, epochs, as_json)
+        _run_once((tolerance, min_new_accuracy, min_holdout), pseudo_labels, mode, encoder, epochs, as_json)
         return
     interval = parse_interval(every)
     while True:
         started = time.monotonic()
         try:
-            _run_once(GateConfig(tolerance, min_new_accuracy, min_holdout), pseudo_labels, mode, encoder, epochs, as_json)
-        except EXPECTED_ERRORS as exc:
+            _run_once((tolerance, min_new_accuracy, min_holdout), pseudo_labels, mode, encoder, epochs, as_json)
+        except Exception as exc:  # noqa: BLE001 (a failed turn must not end the schedule; the models stay)
+            logging.getLogger(__name__).exception("fine-tuning turn failed")
             log(f"error: {exc} (the active models are unchanged; next run in {every})")
         time.sleep(max(0.0, interval - (time.monotonic() - started)))
 
@@ -114,7 +114,8 @@ def _another_turn() -> None:
     raise typer.BadParameter("another `assistant finetune run` is running in this home")
 
 
-def _run_once(gate_config: GateConfig, pseudo_labels, mode, encoder, epochs, as_json) -> None:
+def _run_once(gate: tuple[float, float, int], pseudo_labels, mode, encoder, epochs, as_json) -> None:
+    from finetune.loop import GateConfig
     from ui.locks import exclusive
 
     from assistant.models import embedder_from_settings
@@ -128,7 +129,7 @@ def _run_once(gate_config: GateConfig, pseudo_labels, mode, encoder, epochs, as_
     with exclusive(config.home / "datasets" / ".finetune.lock", when_busy=_another_turn):
         result = run(config, load_knowledge(config.knowledge_dir), migrated_engine(), embedder_from_settings(config),
                      encoder_folder(encoder), holdout_ids=read_holdout(holdout_path()), args=args,
-                     config=gate_config,
+                     holdout_file=holdout_path(), config=GateConfig(*gate),
                      pseudo_labels=pseudo_labels, log=log, progress=not as_json)
     if as_json:
         print(json.dumps({k: v for k, v in result.items() if k not in ("candidate", "active")} |
