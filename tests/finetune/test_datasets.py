@@ -36,10 +36,10 @@ def test_labels_come_from_agents_then_from_well_rated_conversations(fake_assista
         store.add_feedback(session, conversation_id=liked, message_id=bot_reply.id, rating=1)
         disliked_reply = next(m for m in store.list_messages(session, conversation_id=disliked) if m.role == "bot")
         store.add_feedback(session, conversation_id=disliked, message_id=disliked_reply.id, rating=-1)
-        # A row written before masking covered something: it is masked on the way out.
+        # A row written before masking covered something (stored raw, agent-labelled): masked on the way out.
         old = store.get_conversation(session, conversation_id=disliked)
         store.add_message(session, conversation=old, message=Message(role="customer", text="mail me at jo@example.com",
-                                                                     intent="other", intent_confidence=0.99))
+                                                                     corrected_intent="order_status"))
 
     data = export(bot.engine, holdout=set(), min_confidence=0.0)
     rows = {r.example.text: r for r in data.train}
@@ -50,7 +50,7 @@ def test_labels_come_from_agents_then_from_well_rated_conversations(fake_assista
     assert "where is my order" not in rows and data.stats["duplicates"] == 1
     assert rows["thanks a lot"].origin == "pseudo" and rows["thanks a lot"].conversation_id == liked
     assert "how do I return a jacket" not in rows                      # thumbs down: no pseudo-labels
-    assert not any("jo@example.com" in t for t in rows)
+    assert "mail me at [EMAIL]" in rows and not any("jo@example.com" in t for t in rows)
     [pair] = data.drafter_train
     assert pair.message == "my parcel never came" and pair.reply == "Sorry! Call me on [PHONE]."
     assert export(bot.engine, holdout=set(), pseudo_labels=False, min_confidence=0.0).stats["pseudo"] == 0
