@@ -96,10 +96,12 @@ class Assistant:
         embedder = self.embedder or embedder_from_settings(settings)
         # A fine-tuned classifier, once one is trained, reads messages instead of the bootstrap router.
         kind = "classifier" if versions.get("classifier") else "router"
-        router = Router(registry.active_folder(kind), embedder,
+        # Folders from the pointers read once, so the versions stamped on replies are the ones loaded.
+        router = Router(registry.folder(kind, versions.get(kind)), embedder,
                         order_id_pattern=knowledge.shop.order_id_pattern,
                         min_confidence=settings.min_intent_confidence, int8=settings.classifier_int8)
-        retriever = Retriever(registry.active_folder("index"), embedder, lexical_weight=settings.lexical_weight,
+        retriever = Retriever(registry.folder("index", versions.get("index")), embedder,
+                              lexical_weight=settings.lexical_weight,
                               params=index_params(settings))
         router.warm_up()
         retriever.warm_up()

@@ -153,6 +153,16 @@ class Registry:
             raise ModelMissing(f"no active {kind} under {self._kind_dir(kind)}: run `{MAKERS[kind]}`{also}")
         return self._kind_dir(kind) / version
 
+    def folder(self, kind: str, version: str | None) -> Path:
+        """The folder of one version (None: the active one); ModelMissing when it is not there."""
+        if version is None:
+            return self.active_folder(kind)
+        folder = self._kind_dir(kind) / version
+        if not folder.is_dir():
+            raise ModelMissing(f"{kind} version {version} is not under {self._kind_dir(kind)}: "
+                               "`assistant models list` shows the versions")
+        return folder
+
     def info(self, kind: str, version: str) -> dict:
         return json.loads((self._kind_dir(kind) / version / VERSION_FILE).read_text(encoding="utf-8"))
 
