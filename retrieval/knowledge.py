@@ -244,23 +244,29 @@ def _per_language(value, what: str, path: Path, problems: list[Problem]) -> dict
     return {}
 
 
-def _jsonl_rows(path: Path, required: tuple[str, ...], problems: list[Problem]):
+def jsonl_objects(path: Path, problems: list[Problem]):
+    """(line number, object) for each JSON object line of a UTF-8 JSONL file, streamed; every other line
+    (broken JSON, not an object, undecodable bytes) becomes a problem with its line."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with open(path, encoding="utf-8-sig") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    row = json.loads(raw)
+                except json.JSONDecodeError as exc:
+                    problems.append(Problem(str(path), number, f"not valid JSON: {exc.msg} at column {exc.colno}"))
+                    continue
+                if not isinstance(row, dict):
+                    problems.append(Problem(str(path), number, "expected a JSON object"))
+                    continue
+                yield number, row
     except UnicodeDecodeError as exc:
         problems.append(Problem(str(path), 0, f"not UTF-8 text: {exc}"))
-        return
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(str(path), number, f"not valid JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        if not isinstance(row, dict):
-            problems.append(Problem(str(path), number, "expected a JSON object"))
-            continue
+
+
+def _jsonl_rows(path: Path, required: tuple[str, ...], problems: list[Problem]):
+    for number, row in jsonl_objects(path, problems):
         missing = [k for k in required if not isinstance(row.get(k), str) or not row[k].strip()]
         if missing:
             problems.append(Problem(str(path), number, f"missing or empty field(s): {', '.join(missing)}"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import re
 import string
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from retrieval.errors import KnowledgeError
 from retrieval.faq_index import question_key
-from retrieval.knowledge import FaqEntry, Problem
+from retrieval.knowledge import FaqEntry, Problem, jsonl_objects
 from retrieval.language import LANGUAGES, detect_language
 
 FORMATS = (".csv", ".jsonl")
@@ -171,19 +170,7 @@ class QaFile:
                 yield reader.line_num, row
 
     def _jsonl_rows(self, problems: list[Problem]) -> Iterator[tuple[int, dict]]:
-        with open(self.path, encoding="utf-8-sig") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    problems.append(Problem(str(self.path), number, f"not valid JSON: {exc.msg} at column {exc.colno}"))
-                    continue
-                if not isinstance(row, dict):
-                    problems.append(Problem(str(self.path), number, "expected a JSON object"))
-                    continue
-                yield number, row
+        return jsonl_objects(self.path, problems)
 
     def _valid(self, row: dict, number: int, problems: list[Problem]) -> bool:
         where = (str(self.path), number)

@@ -115,8 +115,9 @@ class Retriever:
             sample = np.random.default_rng(0).choice(len(texts), min(len(texts), self.exact_pool), replace=False)
             lexical = LexicalScorer([texts[i] for i in sample], keep_documents=False)
         langs = np.array([e.lang for e in entries])
-        # Per language, the keys of its entries: a pool without the message's language searches again in it.
-        by_lang = {lang: id_selector(keys[langs == lang], exclude=False) for lang in set(langs.tolist())}
+        # Per language, the keys of its entries: a pool without the message's language searches again in it
+        # (pool mode only; exact mode scores every entry).
+        by_lang = {} if exact else {lang: id_selector(keys[langs == lang], exclude=False) for lang in set(langs.tolist())}
         vectors = faq.index.vectors(keys) if exact else None
         self._loaded = _Loaded(faq, entries, position, langs, texts, lexical, exact, by_lang, vectors)
 
