@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from sqlmodel import Session, select
 from assistant import store
 from assistant.errors import InvalidInput
 from assistant.pii import mask
-from assistant.tables import Agent, AgentAction, Conversation, Message, utcnow
+from assistant.tables import Agent, AgentAction, ApprovedAnswer, Conversation, Message, utcnow
 from assistant.text import clean_text, cut
 from retrieval.knowledge import SENTIMENTS
 
@@ -156,21 +157,43 @@ def set_status(session: Session, *, agent_name: str, conversation_id: str, statu
     _log(session, agent, conversation, "hand_back" if status == "bot" else "resolve")
 
 
+INTENT_NAME = re.compile(r"[a-z][a-z0-9_]{1,47}")
+
+
+def known_intents(session: Session, base: list[str]) -> list[str]:
+    """The shop's intents (`base`, from the knowledge folder) and those agents introduced since, sorted."""
+    introduced = session.exec(select(Message.corrected_intent).where(Message.corrected_intent.is_not(None))
+                              .distinct()).all()
+    return sorted(set(base) | set(introduced))
+
+
 def correct(session: Session, *, agent_name: str, message_id: int, intent: str | None = None,
-            sentiment: str | None = None, intents: list[str] | None = None) -> Message:
-    """Correct a customer message's intent and/or sentiment; the old and new labels are logged."""
+            sentiment: str | None = None, intents: list[str] | None = None, new_intent: bool = False) -> Message:
+    """Correct a customer message's intent and/or sentiment; the old and new labels are logged.
+
+    `intents` are the known ones; an intent outside them is refused unless `new_intent` says the agent
+    introduces it on purpose (a typo must not become a class). The learning loop adds it to the labels.
+    """
     agent = _agent(session, agent_name)
     message = session.get(Message, message_id)
     if message is None or message.role != "customer":
         raise InvalidInput(f"message {message_id} is not a customer message")
-    if intent is not None and intents is not None and intent not in intents:
-        raise InvalidInput(f"intent {intent!r} is not one of the shop's intents")
+    if intent is not None:
+        intent = intent.strip()
+        known = intents is None or intent in intents
+        if not known and not new_intent:
+            raise InvalidInput(f"intent {intent!r} is not one of the shop's intents: pick one, or add it as a new intent")
+        if not known and not INTENT_NAME.fullmatch(intent):
+            raise InvalidInput(f"a new intent needs a name of 2 to 48 lowercase letters, digits and _ "
+                               f"starting with a letter (like gift_cards), got {intent!r}")
     if sentiment is not None and sentiment not in SENTIMENTS:
         raise InvalidInput(f"sentiment {sentiment!r} is not one of {list(SENTIMENTS)}")
     conversation = store.get_conversation(session, conversation_id=message.conversation_id)
     change = {}
     if intent is not None:
         change["intent"] = {"from": message.corrected_intent or message.intent, "to": intent}
+        if intents is not None and intent not in intents:
+            change["new_intent"] = True
         message.corrected_intent = intent
     if sentiment is not None:
         change["sentiment"] = {"from": message.corrected_sentiment or message.sentiment, "to": sentiment}
@@ -178,6 +201,61 @@ def correct(session: Session, *, agent_name: str, message_id: int, intent: str |
     session.add(message)
     _log(session, agent, conversation, "correct", message.id, **change)
     return message
+
+
+def approve_answer(session: Session, *, agent_name: str, message_id: int, answer: str,
+                   intent: str | None = None, max_chars: int = 2000) -> ApprovedAnswer:
+    """Approve `answer` to the customer message `message_id` for the knowledge base.
+
+    The next learning-loop turn adds it to the FAQ index. Approving the same question again replaces
+    the answer (and the entry, once added). The intent defaults to the message's (corrected) one.
+    """
+    agent = _agent(session, agent_name)
+    message = session.get(Message, message_id)
+    if message is None or message.role != "customer":
+        raise InvalidInput(f"message {message_id} is not a customer message")
+    answer, _ = cut(mask(clean_text(answer)).text, max_chars)
+    if not answer:
+        raise InvalidInput("the answer is empty")
+    question = mask(message.text).text.strip()
+    if not question:
+        raise InvalidInput(f"message {message_id} has no text to answer")
+    conversation = store.get_conversation(session, conversation_id=message.conversation_id)
+    approved = session.exec(select(ApprovedAnswer).where(ApprovedAnswer.message_id == message_id)).first()
+    if approved is None:
+        approved = ApprovedAnswer(message_id=message_id, conversation_id=conversation.id, agent_id=agent.id,
+                                  question=question, answer=answer)
+    approved.answer, approved.agent_id, approved.created_at = answer, agent.id, utcnow()
+    approved.intent = intent or message.corrected_intent or message.intent
+    approved.lang = message.lang
+    approved.added_at = None  # a new wording: the next turn updates the entry
+    session.add(approved)
+    session.flush()
+    approved.entry_id = f"agent-{approved.id}"  # the FAQ entry's id, stable across new wordings
+    _log(session, agent, conversation, "approve_answer", message.id, approved=approved.id, intent=approved.intent)
+    return approved
+
+
+def answers_to_add(session: Session) -> list[ApprovedAnswer]:
+    """Approved answers not yet in the FAQ index, oldest first."""
+    return list(session.exec(select(ApprovedAnswer).where(ApprovedAnswer.added_at.is_(None))
+                             .order_by(ApprovedAnswer.id)))
+
+
+def mark_added(session: Session, *, added: list[ApprovedAnswer], index_version: str) -> int:
+    """Record that these approved answers are entries (`entry_id`) of the index version `index_version`.
+
+    An answer approved again meanwhile (a newer wording) stays to add; returns how many were marked.
+    """
+    marked = 0
+    for snapshot in added:
+        approved = session.get(ApprovedAnswer, snapshot.id)
+        if approved is None or approved.created_at != snapshot.created_at:
+            continue
+        approved.entry_id, approved.index_version, approved.added_at = snapshot.entry_id, index_version, utcnow()
+        session.add(approved)
+        marked += 1
+    return marked
 
 
 def actions(session: Session, *, conversation_id: str) -> list[AgentAction]:

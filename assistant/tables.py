@@ -124,3 +124,24 @@ class AgentAction(SQLModel, table=True):
     action: str = Field(max_length=32)
     detail: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class ApprovedAnswer(SQLModel, table=True):
+    """A customer's question and the answer an agent approved for the knowledge base.
+
+    The learning loop adds it to the FAQ index as entry `entry_id` and sets `added_at`; approving a new
+    wording clears `added_at`, so the next turn updates the entry.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", unique=True)   # the customer's question
+    conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=32)
+    agent_id: int = Field(foreign_key="agent.id")
+    question: str                                             # masked
+    answer: str                                               # masked
+    intent: str | None = Field(default=None, max_length=64)
+    lang: str | None = Field(default=None, max_length=8)
+    entry_id: str | None = Field(default=None, max_length=64)     # the FAQ entry's id (agent-<id>)
+    index_version: str | None = Field(default=None, max_length=64)  # the index version that added it
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    added_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

@@ -49,10 +49,14 @@ def score(router: Router, examples: list[Example]) -> dict:
             out[head] = round(float(np.mean([a == b for a, b in pairs])), 4)
             out[f"n_{head}"] = len(pairs)
     per_intent: dict[str, list[bool]] = {}
+    confusion: dict[str, dict[str, int]] = {}
     for example, route in zip(examples, routes):
-        if example.label("intent"):
-            per_intent.setdefault(example.label("intent"), []).append(route.intent == example.label("intent"))
+        if truth := example.label("intent"):
+            per_intent.setdefault(truth, []).append(route.intent == truth)
+            row = confusion.setdefault(truth, {})
+            row[route.intent] = row.get(route.intent, 0) + 1
     out["per_intent"] = {k: round(float(np.mean(v)), 4) for k, v in sorted(per_intent.items())}
+    out["confusion"] = {k: dict(sorted(v.items())) for k, v in sorted(confusion.items())}  # truth -> predicted -> n
     return out
 
 
@@ -141,7 +145,8 @@ def run(settings, knowledge: Knowledge, engine, embedder: Embedder, encoder: Pat
 
 
 def write_report(folder: Path, result: dict) -> None:
-    """report.json, report.md and report-per-intent.png (candidate against active on the holdout)."""
+    """report.json, report.md, report-per-intent.png (candidate against active on the holdout) and
+    report-confusion.png (the candidate's intents on the holdout and the new labels together)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -164,7 +169,7 @@ def write_report(folder: Path, result: dict) -> None:
     for intent in intents:
         lines.append(f"| {intent} | {act['holdout']['per_intent'].get(intent, '—')} | "
                      f"{cand['holdout']['per_intent'].get(intent, '—')} |")
-    lines += ["", "![per intent](report-per-intent.png)"]
+    lines += ["", "![per intent](report-per-intent.png)", "", "![confusion matrix](report-confusion.png)"]
     (folder / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     figure, axis = plt.subplots(figsize=(max(6, 0.45 * len(intents)), 4))
     x = np.arange(len(intents))
@@ -176,4 +181,34 @@ def write_report(folder: Path, result: dict) -> None:
     axis.legend()
     figure.tight_layout()
     figure.savefig(folder / "report-per-intent.png", dpi=100)
+    plt.close(figure)
+    _plot_confusion(plt, [cand["holdout"].get("confusion", {}), cand["new"].get("confusion", {})],
+                    folder / "report-confusion.png")
+
+
+def _plot_confusion(plt, parts: list[dict], path: Path) -> None:
+    counts: dict[tuple[str, str], int] = {}
+    for part in parts:
+        for truth, row in part.items():
+            for predicted, n in row.items():
+                counts[truth, predicted] = counts.get((truth, predicted), 0) + n
+    names = sorted({name for pair in counts for name in pair})
+    matrix = np.zeros((len(names), len(names)), dtype=int)
+    for (truth, predicted), n in counts.items():
+        matrix[names.index(truth), names.index(predicted)] = n
+    rows = matrix.sum(1, keepdims=True)
+    size = max(5.0, 0.32 * len(names) + 2)
+    figure, axis = plt.subplots(figsize=(size + 1, size))
+    image = axis.imshow(matrix / np.maximum(rows, 1), cmap="Blues", vmin=0, vmax=1)
+    for i, j in zip(*np.nonzero(matrix)):
+        axis.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=6,
+                  color="white" if matrix[i, j] > 0.6 * rows[i, 0] else "black")
+    axis.set_xticks(range(len(names)), names, rotation=70, ha="right", fontsize=7)
+    axis.set_yticks(range(len(names)), names, fontsize=7)
+    axis.set_xlabel("predicted by the candidate")
+    axis.set_ylabel("agent's label")
+    axis.set_title("Candidate intents: holdout and new labels (share of each row)")
+    figure.colorbar(image, ax=axis, fraction=0.046)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
     plt.close(figure)

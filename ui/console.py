@@ -51,9 +51,18 @@ def render_transcript(messages) -> str:
 def build_console(assistant: Assistant) -> gr.Blocks:
     """The console; every handler reads the logged-in agent from the request."""
     try:
-        intents = load_knowledge(assistant.settings.knowledge_dir).intent_names
+        base_intents = load_knowledge(assistant.settings.knowledge_dir).intent_names
     except EXPECTED_ERRORS:  # the chat and /healthz report a broken knowledge folder; the console still opens
-        intents = []
+        base_intents = []
+
+    def intents() -> list[str]:
+        """The shop's intents and those agents introduced since (the learning loop adds them to the labels)."""
+        try:
+            with store.transaction(assistant.engine) as session:
+                return desk.known_intents(session, base_intents)
+        except EXPECTED_ERRORS as exc:
+            log.error("intents not loaded: %s", exc)
+            return base_intents
 
     def load_queue():
         try:
@@ -67,11 +76,12 @@ def build_console(assistant: Assistant) -> gr.Blocks:
 
     def show(conversation_id):
         if not conversation_id:
-            return render_transcript([]), gr.update(choices=[])
+            return render_transcript([]), gr.update(choices=[]), gr.update(choices=[""] + intents())
         status, messages = assistant.messages_after(conversation_id, 0, staff=True)
         customer = [(f"#{m.id}: {m.text[:50]}", m.id) for m in messages if m.role == "customer"]
         return (f"<p><b>Status:</b> {html.escape(status)}</p>" + render_transcript(messages),
-                gr.update(choices=customer, value=customer[-1][1] if customer else None))
+                gr.update(choices=customer, value=customer[-1][1] if customer else None),
+                gr.update(choices=[""] + intents()))
 
     def pick(rows, event: gr.SelectData):
         row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
@@ -95,8 +105,7 @@ def build_console(assistant: Assistant) -> gr.Blocks:
                                     status="bot" if action == "hand_back" else "resolved")
         except EXPECTED_ERRORS as exc:
             gr.Warning(str(exc))
-        transcript, _ = show(conversation_id)
-        return transcript, load_queue(), text
+        return show(conversation_id)[0], load_queue(), text
 
     def suggest(conversation_id):
         if not conversation_id:
@@ -107,14 +116,38 @@ def build_console(assistant: Assistant) -> gr.Blocks:
             gr.Warning(str(exc))
             return ""
 
-    def correct(conversation_id, message_id, intent, sentiment, request: gr.Request):
+    def correct(conversation_id, message_id, intent, added_intent, sentiment, request: gr.Request):
+        added_intent = (added_intent or "").strip()
         try:
             with store.transaction(assistant.engine) as session:
-                desk.correct(session, agent_name=request.username, message_id=int(message_id), intent=intent or None,
-                             sentiment=sentiment or None, intents=intents)
+                desk.correct(session, agent_name=request.username, message_id=int(message_id),
+                             intent=added_intent or intent or None, sentiment=sentiment or None,
+                             intents=intents(), new_intent=bool(added_intent))
         except (EXPECTED_ERRORS + (TypeError, ValueError)) as exc:
             gr.Warning(f"Not saved: {exc}")
-        return show(conversation_id)[0]
+        else:
+            added_intent = ""
+        shown, _, intent_choices = show(conversation_id)
+        return shown, intent_choices, added_intent
+
+    def last_agent_reply(conversation_id, message_id):
+        """The agent's reply after the chosen customer message: the answer an agent would approve."""
+        if not conversation_id or not message_id:
+            return ""
+        _, messages = assistant.messages_after(conversation_id, int(message_id), staff=True)
+        after = [m.text for m in messages if m.role == "agent"]
+        return after[0] if after else ""
+
+    def approve(conversation_id, message_id, text, request: gr.Request):
+        try:
+            with store.transaction(assistant.engine) as session:
+                desk.approve_answer(session, agent_name=request.username, message_id=int(message_id), answer=text or "",
+                                    max_chars=assistant.settings.max_message_chars)
+        except (EXPECTED_ERRORS + (TypeError, ValueError)) as exc:
+            gr.Warning(f"Not approved: {exc}")
+            return text
+        gr.Info("Approved: the next learning-loop run adds it to the knowledge base")
+        return ""
 
     with gr.Blocks(title="Agent console · 客服工作台") as console:
         gr.Markdown("## Agent console · 客服工作台")
@@ -135,23 +168,33 @@ def build_console(assistant: Assistant) -> gr.Blocks:
                     take = gr.Button("Take over")
                     back = gr.Button("Hand back to the bot")
                     done = gr.Button("Resolve", variant="stop")
+                message = gr.Dropdown(label="Customer message · 客户消息", choices=[])
                 with gr.Accordion("Correct the router's labels · 修正标签", open=False):
-                    message = gr.Dropdown(label="Customer message", choices=[])
-                    new_intent = gr.Dropdown(label="Intent", choices=[""] + intents, value="")
-                    new_sentiment = gr.Dropdown(label="Sentiment", choices=["", *SENTIMENTS], value="")
+                    with gr.Row():
+                        new_intent = gr.Dropdown(label="Intent · 意图", choices=[""] + base_intents, value="")
+                        added_intent = gr.Textbox(label="…or a new intent · 新意图", placeholder="gift_cards",
+                                                  max_lines=1)
+                    new_sentiment = gr.Dropdown(label="Sentiment · 情绪", choices=["", *SENTIMENTS], value="")
                     save = gr.Button("Save correction")
+                with gr.Accordion("Add the answer to the knowledge base · 加入知识库", open=False):
+                    approved_text = gr.Textbox(label="Answer to this customer message (edit before approving) · 答案",
+                                               lines=3)
+                    approve_button = gr.Button("Approve for the knowledge base")
         timer = gr.Timer(REFRESH_SECONDS)
 
         private = {"api_visibility": "private"}
         queue_table.select(pick, [queue_table], [selected], **private).then(
-            show, [selected], [transcript, message], **private)
+            show, [selected], [transcript, message, new_intent], **private)
         refresh.click(load_queue, None, [queue_table], **private)
         timer.tick(load_queue, None, [queue_table], show_progress="hidden", concurrency_limit=None, **private)
         for button, action in ((take, "take_over"), (send, "reply"), (back, "hand_back"), (done, "resolve")):
             button.click(act, [gr.State(action), selected, answer], [transcript, queue_table, answer], **private)
         draft.click(suggest, [selected], [answer], **private)
         console.load(load_queue, None, [queue_table], **private)
-        save.click(correct, [selected, message, new_intent, new_sentiment], [transcript], **private)
+        save.click(correct, [selected, message, new_intent, added_intent, new_sentiment],
+                   [transcript, new_intent, added_intent], **private)
+        message.change(last_agent_reply, [selected, message], [approved_text], **private)
+        approve_button.click(approve, [selected, message, approved_text], [approved_text], **private)
     return console
 
 

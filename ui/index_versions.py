@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from assistant import pii
+from assistant import desk, pii, store
 from assistant.errors import InvalidInput, ModelMissing
 from assistant.models import embedder_from_settings, index_params
 from assistant.registry import Registry
@@ -66,14 +66,17 @@ def sync_index_version(settings: Settings, knowledge: Knowledge, *, embedder: Em
 
 
 def import_qa_version(settings: Settings, knowledge: Knowledge, path: Path, *, embedder: Embedder | None = None,
-                      log: Log = print, progress: bool = True) -> tuple[str, IngestReport, ImportNotes]:
+                      intents: list[str] | None = None, log: Log = print,
+                      progress: bool = True) -> tuple[str, IngestReport, ImportNotes]:
     """Add a Q&A export (CSV or JSONL) to the active index as a new active version.
 
     Rows are checked first (nothing is imported from a file with problems), masked for personal data,
-    then embedded in batches; near-duplicate questions are skipped (`dedup_threshold`).
+    then embedded in batches; near-duplicate questions are skipped (`dedup_threshold`). Intents other
+    than `intents` (default: the knowledge folder's) are dropped from the rows and reported.
     """
     facts: dict[str, list[str]] = {name: sorted(set(values.values())) for name, values in knowledge.shop.facts.items()}
-    qa = QaFile(Path(path), intents=frozenset(knowledge.intent_names), facts=facts, clean=lambda t: pii.mask(t).text,
+    qa = QaFile(Path(path), intents=frozenset(intents or knowledge.intent_names), facts=facts,
+                clean=lambda t: pii.mask(t).text,
                 placeholders=frozenset(ENTITY_PLACEHOLDERS), reserved_ids=frozenset(e.id for e in knowledge.faq))
     rows = qa.check()
     embedder = embedder or embedder_from_settings(settings)
@@ -89,6 +92,41 @@ def import_qa_version(settings: Settings, knowledge: Knowledge, path: Path, *, e
 
     version, _ = _new_version(settings, add, {"change": f"add {Path(path).name}"}, embedder=embedder, log=log)
     return version, report, notes
+
+
+APPROVED_FILE = "approved-answers.jsonl"
+
+
+def add_approved_answers(settings: Settings, knowledge: Knowledge, engine, *, embedder: Embedder | None = None,
+                         log: Log = print, progress: bool = True) -> dict:
+    """Add the answers agents approved since the last turn to the FAQ index, as one new active version.
+
+    They go through the Q&A import (facts become placeholders, personal data masked, near-duplicates
+    skipped) as entries `agent-<id>` of the source `approved-answers.jsonl`, with the intents agents
+    introduced allowed. Marked added afterwards; a run killed in between adds them again next time,
+    which updates the same entries.
+    """
+    from finetune.datasets import write_jsonl
+
+    with store.transaction(engine) as session:
+        pending = desk.answers_to_add(session)
+        intents = desk.known_intents(session, knowledge.intent_names)
+    if not pending:
+        return {"added": 0, "version": None}
+    path = settings.home / "datasets" / APPROVED_FILE
+    write_jsonl(path, ({"id": a.entry_id, "question": a.question, "answer": a.answer, "intent": a.intent or "",
+                        **({"lang": a.lang} if a.lang else {})} for a in pending))
+    version, report, notes = import_qa_version(settings, knowledge, path, embedder=embedder, intents=intents,
+                                               log=log, progress=progress)
+    indexed = {e.id for e in read_entries(Registry(settings.models_dir).folder("index", version)).values()}
+    for approved in pending:  # a near-duplicate of an existing question was skipped: no entry of its own
+        approved.entry_id = approved.entry_id if approved.entry_id in indexed else None
+    with store.transaction(engine) as session:
+        marked = desk.mark_added(session, added=pending, index_version=version)
+    log(f"Approved answers: {report.added} added and {report.updated} updated in index/{version}; "
+        f"{report.duplicate_count} repeated an existing question")
+    return {"added": report.added, "updated": report.updated, "duplicates": report.duplicate_count,
+            "marked": marked, "version": f"index/{version}"}
 
 
 def index_fits(settings: Settings, knowledge: Knowledge, embedder: Embedder) -> tuple[str | None, bool]:

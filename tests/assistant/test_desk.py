@@ -83,3 +83,49 @@ def test_suggest_drafts_from_the_last_customer_message(desk_setup):
     suggestion = assistant.suggest(angry)
     entries = {e.answer.split("{")[0][:20] for e in assistant.knowledge.faq if e.intent == "shipping_cost"}
     assert any(suggestion.startswith(prefix) for prefix in entries if prefix), suggestion
+
+
+def test_an_agent_introduces_an_intent_on_purpose_only(desk_setup):
+    assistant, angry, _ = desk_setup
+    base = assistant.knowledge.intent_names
+    customer = next(m for m in assistant.transcript(angry) if m.role == "customer")
+    with store.transaction(assistant.engine) as session:
+        with pytest.raises(InvalidInput, match="add it as a new intent"):
+            desk.correct(session, agent_name="lin", message_id=customer.id, intent="gift_cards", intents=base)
+        with pytest.raises(InvalidInput, match="lowercase letters"):
+            desk.correct(session, agent_name="lin", message_id=customer.id, intent="Gift Cards!", intents=base,
+                         new_intent=True)
+        desk.correct(session, agent_name="lin", message_id=customer.id, intent="gift_cards", intents=base,
+                     new_intent=True)
+    with store.transaction(assistant.engine) as session:
+        known = desk.known_intents(session, base)
+        logged = desk.actions(session, conversation_id=angry)[-1]
+    assert "gift_cards" in known and set(base) < set(known)
+    assert logged.detail["new_intent"] is True and logged.detail["intent"]["to"] == "gift_cards"
+
+
+def test_an_approved_answer_waits_to_be_added_and_a_new_wording_waits_again(desk_setup):
+    assistant, angry, calm = desk_setup
+    question = next(m for m in assistant.transcript(calm) if m.role == "customer")
+    with store.transaction(assistant.engine) as session:
+        with pytest.raises(InvalidInput, match="empty"):
+            desk.approve_answer(session, agent_name="lin", message_id=question.id, answer="   ")
+        first = desk.approve_answer(session, agent_name="lin", message_id=question.id,
+                                    answer="Write to me at lin@shop.example", intent="contact_hours")
+    assert first.answer == "Write to me at [EMAIL]" and first.entry_id == f"agent-{first.id}"
+    with store.transaction(assistant.engine) as session:
+        pending = desk.answers_to_add(session)
+        assert [a.id for a in pending] == [first.id] and pending[0].question == question.text
+        assert desk.mark_added(session, added=pending, index_version="v9") == 1
+    with store.transaction(assistant.engine) as session:
+        assert desk.answers_to_add(session) == []
+        again = desk.approve_answer(session, agent_name="lin", message_id=question.id, answer="We open at 9.")
+    assert again.id == first.id and again.intent == question.intent  # the same entry, a new wording
+    with store.transaction(assistant.engine) as session:
+        pending = desk.answers_to_add(session)
+        assert [a.answer for a in pending] == ["We open at 9."]
+        # Approved again between the import and the marking: that wording stays to add.
+        desk.approve_answer(session, agent_name="lin", message_id=question.id, answer="We open at 8.")
+    with store.transaction(assistant.engine) as session:
+        assert desk.mark_added(session, added=pending, index_version="v10") == 0
+        assert [a.answer for a in desk.answers_to_add(session)] == ["We open at 8."]

@@ -61,7 +61,13 @@ def test_a_run_trains_evaluates_registers_and_reports(fake_assistant):
     kind, version = result["version"].split("/")
     folder = registry.root / kind / version
     assert (folder / "report.md").is_file() and (folder / "report-per-intent.png").stat().st_size > 1000
-    assert json.loads((folder / "report.json").read_text())["n_holdout"] == grown["added"]
+    assert (folder / "report-confusion.png").stat().st_size > 1000
+    report = json.loads((folder / "report.json").read_text())
+    assert report["n_holdout"] == grown["added"]
+    confusion = report["candidate"]["new"]["confusion"]  # truth -> predicted -> count, over every new row
+    assert sum(n for row in confusion.values() for n in row.values()) == result["n_new"]
+    assert report["candidate"]["new"]["intent"] == round(
+        sum(row.get(truth, 0) for truth, row in confusion.items()) / result["n_new"], 4)
     # Promoted exactly when the gate said so; the active classifier follows.
     assert result["promoted"] == (not result["reasons"])
     assert (registry.active_version("classifier") == version) == result["promoted"]

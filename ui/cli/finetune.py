@@ -80,7 +80,8 @@ def run_command(tolerance: float = typer.Option(0.5, "--tolerance", min=0.0,
                 every: str = typer.Option("", "--every", help="Run again at this interval (30m, 24h, 7d) until "
                                                                "stopped; a failed run is logged and the next one runs."),
                 as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object.")) -> None:
-    """Export, train a candidate classifier, evaluate it beside the active one, promote it only if it wins."""
+    """Add agent-approved answers to the FAQ index; train a candidate classifier, evaluate it beside the
+    active one, promote it only if it wins."""
     import time
 
     if not every:
@@ -126,11 +127,17 @@ def _run_once(gate: tuple[float, float, int], pseudo_labels, mode, encoder, epoc
 
     config = settings()
     args = training_args(mode, epochs, 64, 0)
+    from ui.index_versions import add_approved_answers
+
+    knowledge, engine, embedder = load_knowledge(config.knowledge_dir), migrated_engine(), embedder_from_settings(config)
     with exclusive(config.home / "datasets" / ".finetune.lock", when_busy=_another_turn):
-        result = run(config, load_knowledge(config.knowledge_dir), migrated_engine(), embedder_from_settings(config),
-                     encoder_folder(encoder), holdout_ids=read_holdout(holdout_path()), args=args,
+        # Retrieval learns first: agent-approved answers need no gate beyond the agent's approval.
+        added = add_approved_answers(config, knowledge, engine, embedder=embedder, log=log, progress=not as_json)
+        result = run(config, knowledge, engine, embedder, encoder_folder(encoder),
+                     holdout_ids=read_holdout(holdout_path()), args=args,
                      holdout_file=holdout_path(), config=GateConfig(*gate),
                      pseudo_labels=pseudo_labels, log=log, progress=not as_json)
+    result["knowledge"] = added
     if as_json:
         print(json.dumps({k: v for k, v in result.items() if k not in ("candidate", "active")} |
                          ({"holdout": {"candidate": result["candidate"]["holdout"].get("intent"),
