@@ -24,8 +24,12 @@ ACTIVE_FILE = "ACTIVE"
 VERSION_FILE = "version.json"
 # In a staging folder: the id of the process writing it.
 OWNER_FILE = ".owner"
-# One line per activation ({"version", "at", "why"}): what `rollback` goes back along.
+# One line per activation ({"version", "at", "why"}; version null when one was deactivated): what
+# `rollback` goes back along.
 HISTORY_FILE = "history.jsonl"
+# A kind that serves in place of another when none of that one is active: messages are read by the
+# fine-tuned classifier once one is active, by the bootstrap router before.
+STANDS_IN = {"classifier": "router"}
 
 
 class Registry:
@@ -90,6 +94,13 @@ class Registry:
         with open(self._kind_dir(kind) / HISTORY_FILE, "a", encoding="utf-8") as out:
             out.write(json.dumps(record) + "\n")
 
+    def deactivate(self, kind: str, why: str) -> None:
+        """Leave `kind` without an active version (running servers fall back to what stands in for it)."""
+        (self._kind_dir(kind) / ACTIVE_FILE).unlink(missing_ok=True)
+        record = {"version": None, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "why": why}
+        with open(self._kind_dir(kind) / HISTORY_FILE, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+
     def history(self, kind: str) -> list[dict]:
         """The activations of `kind`, oldest first."""
         path = self._kind_dir(kind) / HISTORY_FILE
@@ -103,8 +114,12 @@ class Registry:
                 continue  # a line cut by a crash mid-write: the ACTIVE pointer is what counts
         return rows
 
-    def rollback(self, kind: str) -> str:
-        """Re-activate the version that was active before the current one; returns it."""
+    def rollback(self, kind: str) -> str | None:
+        """Re-activate the version that was active before the current one; returns it.
+
+        The first classifier has none before it: rolling it back deactivates it, so the router it
+        replaced serves again (returns None then).
+        """
         current = self.active_version(kind)
         if current is None:
             raise ModelMissing(f"no active {kind} to roll back from")
@@ -122,6 +137,10 @@ class Registry:
                               or self.info(kind, parent).get("gate", {}).get("promoted") is False):
                 parent = self.info(kind, parent).get("parent") if (self._kind_dir(kind) / parent / VERSION_FILE).is_file() else None
             if not parent:
+                stand_in = STANDS_IN.get(kind)
+                if stand_in and self.active_version(stand_in):
+                    self.deactivate(kind, why=f"rollback from {current}: {stand_in} serves again")
+                    return None
                 raise ModelMissing(f"{kind} {current} is the first version: there is nothing to roll back to")
             previous = parent
         self.activate(kind, previous, why=f"rollback from {current}")

@@ -72,3 +72,16 @@ def test_rollback_without_history_follows_parents_past_rejected_candidates(tmp_p
     assert registry.rollback("classifier") == v1
     with pytest.raises(ModelMissing, match="unknown model kind 'classifer'"):
         registry.versions("classifer")
+
+
+def test_rolling_back_the_first_classifier_lets_the_router_serve_again(tmp_path):
+    registry = Registry(tmp_path)
+    with pytest.raises(ModelMissing, match="first version"):  # nothing would stand in: refused
+        lone = registry.register("classifier", registry.staging("classifier"), {}, activate=True)
+        registry.rollback("classifier")
+    registry.register("router", registry.staging("router"), {}, activate=True)
+    assert registry.rollback("classifier") is None
+    assert registry.active_version("classifier") is None and registry.active_version("router") == "v0001"
+    assert registry.history("classifier")[-1]["version"] is None
+    registry.activate("classifier", lone, why="promote")       # promoted again, rolled back again: same
+    assert registry.rollback("classifier") is None

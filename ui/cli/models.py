@@ -76,9 +76,15 @@ def promote(version: str = typer.Argument(..., help="A version: `index/v0003`, o
 def rollback(kind: str = typer.Argument("classifier", help="router, classifier or index."),
              as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Go back to the version of KIND that was active before the current one."""
-    from assistant.registry import Registry
+    from assistant.registry import STANDS_IN, Registry
 
     registry = Registry(settings().models_dir)
     before = registry.active_version(kind)
     now = registry.rollback(kind)
-    print(json.dumps({"kind": kind, "active": now, "was": before}) if as_json else f"{kind} {now} is active (was {before})")
+    if as_json:
+        print(json.dumps({"kind": kind, "active": now, "was": before}))
+    elif now is None:
+        print(f"no {kind} is active now (was {before}): the {STANDS_IN[kind]} "
+              f"{registry.active_version(STANDS_IN[kind])} serves again")
+    else:
+        print(f"{kind} {now} is active (was {before})")
