@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from assistant import store
-from assistant.drafter import TemplateDrafter
+from assistant.drafter import ModelDrafter, TemplateDrafter
 from assistant.errors import ConversationNotFound
 from assistant.models import embedder_from_settings, index_params
 from assistant.phrases import phrase
@@ -37,7 +37,7 @@ class Runtime:
     knowledge: Knowledge
     router: Router
     retriever: Retriever
-    drafter: TemplateDrafter
+    drafter: TemplateDrafter | ModelDrafter
     engine: Engine
     policy: PolicyConfig
     versions: dict[str, str | None]
@@ -84,7 +84,7 @@ class Assistant:
 
     def _active_versions(self) -> dict[str, str]:
         registry = Registry(self.settings.models_dir)
-        return {kind: version for kind in ("router", "classifier", "index")
+        return {kind: version for kind in ("router", "classifier", "index", "drafter")
                 if (version := registry.active_version(kind))}
 
     def _load(self, engine: Engine | None = None) -> Runtime:
@@ -103,8 +103,10 @@ class Assistant:
         retriever = Retriever(registry.folder("index", versions.get("index")), embedder,
                               lexical_weight=settings.lexical_weight,
                               params=index_params(settings))
+        drafter = self._drafter(knowledge, registry, versions)
         router.warm_up()
         retriever.warm_up()
+        drafter.warm_up()
         if engine is None:
             engine = store.make_engine(settings.db_url)
             store.migrate(engine)
@@ -113,7 +115,36 @@ class Assistant:
             escalate_negative_score=settings.escalate_negative_score,
             min_agree_confidence=settings.min_agree_confidence,
             escalating_intents=frozenset(i.name for i in knowledge.intents if i.escalate))
-        return Runtime(knowledge, router, retriever, TemplateDrafter(knowledge.shop), engine, policy, versions)
+        return Runtime(knowledge, router, retriever, drafter, engine, policy, versions)
+
+    def _drafter(self, knowledge: Knowledge, registry: Registry, versions: dict[str, str]):
+        """The template drafter, or (ASSISTANT_DRAFTER=model) a guarded model: a service or a local folder."""
+        template = TemplateDrafter(knowledge.shop)
+        settings = self.settings
+        if settings.drafter == "template":
+            return template
+        if settings.drafter_url:
+            from assistant.drafter_service import CircuitBreaker, RemoteGenerator
+
+            generator = RemoteGenerator(settings.drafter_url, timeout=settings.drafter_timeout,
+                                        breaker=CircuitBreaker(settings.drafter_breaker_failures,
+                                                               settings.drafter_breaker_seconds))
+        else:
+            from pathlib import Path
+
+            from assistant.seq2seq import Seq2SeqGenerator
+
+            folder = Path(settings.drafter_model) if settings.drafter_model else registry.folder(
+                "drafter", versions.get("drafter"))
+            generator = Seq2SeqGenerator(folder, self.decoding, device=settings.device)
+        return ModelDrafter(template, generator)
+
+    @property
+    def decoding(self):
+        from assistant.seq2seq import Decoding
+
+        s = self.settings
+        return Decoding(num_beams=s.drafter_beams, max_new_tokens=s.drafter_max_new_tokens, time_limit=s.drafter_time_limit)
 
     def _maybe_reload(self) -> None:
         """Every `reload_seconds`, look for a promoted version; load it beside the serving one, then swap.

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from assistant.errors import ModelMissing
 
-KINDS = ("router", "classifier", "index")
+KINDS = ("router", "classifier", "index", "drafter")
 # What makes a version of each kind, for the message when none is active.
 MAKERS = {"router": "assistant train router", "classifier": "assistant train classifier",
-          "index": "assistant index build"}
+          "index": "assistant index build", "drafter": "assistant train drafter"}
 ACTIVE_FILE = "ACTIVE"
 VERSION_FILE = "version.json"
 # In a staging folder: the id of the process writing it.

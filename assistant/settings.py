@@ -43,6 +43,25 @@ class Settings(BaseSettings):
     # "cpu", "cuda" or "mps"; the models of one process share one device.
     device: str = "cpu"
 
+    # Who writes answers: "template" (the best FAQ answer, filled) or "model" (a seq2seq draft from the message
+    # and the top answers, sent only when the faithfulness guard passes it, else the template). Template stays
+    # the default until a trained drafter beats it on `assistant eval drafter` (see bench/README.md).
+    drafter: Literal["template", "model"] = "template"
+    # The seq2seq folder "model" uses (T5, mT5, BART or one `assistant train drafter` wrote); empty: the
+    # registry's active drafter.
+    drafter_model: str = ""
+    # A drafter service (`assistant drafter serve` on a GPU host) to call instead of running the model here.
+    drafter_url: str = ""
+    # Seconds the assistant waits for the drafter service before sending the template.
+    drafter_timeout: float = Field(default=3.0, gt=0)
+    # Decoding: beams (1 = greedy), new tokens at most, and seconds one generate call may take.
+    drafter_beams: int = Field(default=1, ge=1, le=8)
+    drafter_max_new_tokens: int = Field(default=96, ge=8, le=512)
+    drafter_time_limit: float = Field(default=2.0, gt=0)
+    # After this many failed calls in a row the service is not called for drafter_breaker_seconds.
+    drafter_breaker_failures: int = Field(default=3, ge=1)
+    drafter_breaker_seconds: float = Field(default=30.0, gt=0)
+
     # How many FAQ entries the retriever returns to the policy and the drafter.
     top_k: int = Field(default=5, ge=1, le=50)
     # Weight of the character n-gram score in hybrid retrieval (0 = dense only, 1 = lexical only); it grows

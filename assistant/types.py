@@ -41,6 +41,7 @@ class Draft:
     text: str
     source: str                 # template | policy | model | agent
     template_id: str | None = None
+    fallback: str | None = None  # why the model's draft was not sent (the template was), when it was not
 
 
 @dataclass(frozen=True)

@@ -90,3 +90,31 @@ def fake_assistant(fake_home_template, assistant_home):
 
     shutil.copytree(fake_home_template, assistant_home)
     return Assistant(Settings(home=assistant_home, knowledge_dir=KNOWLEDGE), embedder=HashEmbedder())
+
+
+@pytest.fixture(scope="session")
+def tiny_seq2seq(tmp_path_factory) -> Path:
+    """A real Hugging Face encoder-decoder folder, tiny and untrained (MiniLM's tokenizer, 2 small layers
+    a side): what the generator, the service and the guard do with any seq2seq folder, in seconds."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, EncoderDecoderConfig, EncoderDecoderModel
+
+    from assistant.models import minilm_path
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-seq2seq")
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True)
+    size = dict(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                intermediate_size=64, max_position_embeddings=128)
+    config = EncoderDecoderConfig.from_encoder_decoder_configs(
+        BertConfig(**size), BertConfig(**size, is_decoder=True, add_cross_attention=True))
+    model = EncoderDecoderModel(config=config)
+    model.config.decoder_start_token_id = tokenizer.cls_token_id
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.config.eos_token_id = tokenizer.sep_token_id
+    model.generation_config.decoder_start_token_id = tokenizer.cls_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.sep_token_id
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -11,7 +11,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import typer  # noqa: E402
 
-from ui.cli import agents, chat, evaluate, finetune, index, keys, knowledge, models, serve, train  # noqa: E402
+from ui.cli import agents, chat, drafter, evaluate, finetune, index, keys, knowledge, models, serve, train  # noqa: E402
 
 app = typer.Typer(help="Offline bilingual customer-service assistant for online shops.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -25,6 +25,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(agents.app, name="agents")
 app.add_typer(models.app, name="models")
 app.add_typer(finetune.app, name="finetune")
+app.add_typer(drafter.app, name="drafter")
 
 
 def main() -> None:
