@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from assistant import store
@@ -23,6 +24,7 @@ from assistant.pii import mask
 from assistant.tables import Agent, AgentAction, ApprovedAnswer, Conversation, Message, utcnow
 from assistant.text import clean_text, cut
 from retrieval.knowledge import SENTIMENTS
+from retrieval.qa_import import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -204,9 +206,12 @@ def correct(session: Session, *, agent_name: str, message_id: int, intent: str |
 
 
 def approve_answer(session: Session, *, agent_name: str, message_id: int, answer: str,
-                   intent: str | None = None, max_chars: int = 2000) -> ApprovedAnswer:
+                   intent: str | None = None, order_id_pattern: str | None = None,
+                   max_chars: int = MAX_ANSWER_CHARS) -> ApprovedAnswer:
     """Approve `answer` to the customer message `message_id` for the knowledge base.
 
+    The answer will be sent to every customer who asks the same, so it may not carry one customer's
+    personal data or order id (refused, saying what to remove); the question loses its order ids.
     The next learning-loop turn adds it to the FAQ index. Approving the same question again replaces
     the answer (and the entry, once added). The intent defaults to the message's (corrected) one.
     """
@@ -214,10 +219,20 @@ def approve_answer(session: Session, *, agent_name: str, message_id: int, answer
     message = session.get(Message, message_id)
     if message is None or message.role != "customer":
         raise InvalidInput(f"message {message_id} is not a customer message")
-    answer, _ = cut(mask(clean_text(answer)).text, max_chars)
+    masked = mask(clean_text(answer))
+    if masked.found:
+        raise InvalidInput(f"the answer contains personal data ({', '.join(sorted(set(masked.found)))}): it will be "
+                           "sent to every customer who asks this, so remove it and approve again")
+    order_id = re.compile(rf"(?<![A-Za-z0-9])(?:{order_id_pattern})(?![A-Za-z0-9])", re.IGNORECASE) \
+        if order_id_pattern else None
+    if order_id is not None and (named := order_id.search(masked.text)):
+        raise InvalidInput(f"the answer names the order {named.group()}: write it for any customer "
+                           "(\"your order\") and approve again")
+    answer, _ = cut(masked.text, min(max_chars, MAX_ANSWER_CHARS))
     if not answer:
         raise InvalidInput("the answer is empty")
-    question = mask(message.text).text.strip()
+    question = mask(message.text).text
+    question = " ".join((order_id.sub(" ", question) if order_id else question).split())[:MAX_QUESTION_CHARS]
     if not question:
         raise InvalidInput(f"message {message_id} has no text to answer")
     conversation = store.get_conversation(session, conversation_id=message.conversation_id)
@@ -245,16 +260,17 @@ def answers_to_add(session: Session) -> list[ApprovedAnswer]:
 def mark_added(session: Session, *, added: list[ApprovedAnswer], index_version: str) -> int:
     """Record that these approved answers are entries (`entry_id`) of the index version `index_version`.
 
-    An answer approved again meanwhile (a newer wording) stays to add; returns how many were marked.
+    One conditional UPDATE per answer: an answer approved again meanwhile (a newer `created_at`) stays
+    to add, whichever commits first. Returns how many were marked.
     """
     marked = 0
     for snapshot in added:
-        approved = session.get(ApprovedAnswer, snapshot.id)
-        if approved is None or approved.created_at != snapshot.created_at:
-            continue
-        approved.entry_id, approved.index_version, approved.added_at = snapshot.entry_id, index_version, utcnow()
-        session.add(approved)
-        marked += 1
+        result = session.execute(
+            update(ApprovedAnswer)
+            .where(ApprovedAnswer.id == snapshot.id, ApprovedAnswer.created_at == snapshot.created_at,
+                   ApprovedAnswer.added_at.is_(None))
+            .values(entry_id=snapshot.entry_id, index_version=index_version, added_at=utcnow()))
+        marked += result.rowcount
     return marked
 
 

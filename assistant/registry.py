@@ -125,9 +125,17 @@ class Registry:
             raise ModelMissing(f"no active {kind} to roll back from")
         # Walk the activations backwards past the current one (and past re-activations of it).
         previous = None
+        stand_in = STANDS_IN.get(kind)
         for record in reversed(self.history(kind)):
             version = record.get("version")
-            if version and version != current and (self._kind_dir(kind) / version / VERSION_FILE).is_file():
+            if version == current:
+                continue
+            if version is None:  # before the current one, none was active: what stands in served
+                if stand_in and self.active_version(stand_in):
+                    self.deactivate(kind, why=f"rollback from {current}: {stand_in} serves again")
+                    return None
+                continue
+            if (self._kind_dir(kind) / version / VERSION_FILE).is_file():
                 previous = version
                 break
         if previous is None:
@@ -137,7 +145,6 @@ class Registry:
                               or self.info(kind, parent).get("gate", {}).get("promoted") is False):
                 parent = self.info(kind, parent).get("parent") if (self._kind_dir(kind) / parent / VERSION_FILE).is_file() else None
             if not parent:
-                stand_in = STANDS_IN.get(kind)
                 if stand_in and self.active_version(stand_in):
                     self.deactivate(kind, why=f"rollback from {current}: {stand_in} serves again")
                     return None

@@ -72,7 +72,7 @@ class MessageBase(SQLModel):
 class Message(MessageBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # An agent's corrections of the router's labels (training data for the learning loop)
-    corrected_intent: str | None = Field(default=None, max_length=64)
+    corrected_intent: str | None = Field(default=None, max_length=64, index=True)  # listed by the console
     corrected_sentiment: str | None = Field(default=None, max_length=16)
     conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

@@ -36,11 +36,11 @@ from assistant.models import embedder_from_settings, encoder_folder
 from assistant.registry import Registry
 from assistant.settings import Settings
 from finetune.args import ClassifierTrainingArgs, RouterTrainingArgs
-from finetune.datasets import grow_holdout, read_holdout
-from finetune.loop import GateConfig, run
+from finetune.datasets import grow_holdout
+from finetune.loop import GateConfig
 from retrieval.knowledge import Knowledge, load_knowledge
 from ui.bootstrap import ensure_ready
-from ui.index_versions import add_approved_answers
+from ui.learning import holdout_path, learning_turn
 
 DATA = Path(__file__).resolve().parent / "data"
 NEW_INTENT = "gift_cards"
@@ -236,7 +236,7 @@ def demonstrate(settings: Settings, *, n_new: int = 40, n_poison: int = 300, emb
     registry = Registry(settings.models_dir)
     encoder = encoder or encoder_folder(settings, log)
     classifier_args = classifier_args or ClassifierTrainingArgs()
-    holdout_file = settings.home / "datasets" / "holdout.json"
+    holdout_file = holdout_path(settings)
     loop_embedder = embedder or embedder_from_settings(settings)
 
     gift = read_jsonl(DATA / "new_intent_gift_cards.jsonl")
@@ -269,11 +269,8 @@ def demonstrate(settings: Settings, *, n_new: int = 40, n_poison: int = 300, emb
 
         def turn() -> dict:
             """What `assistant finetune run` does."""
-            added = add_approved_answers(settings, knowledge, engine, embedder=embedder, log=log, progress=False)
-            result = run(settings, knowledge, engine, loop_embedder, encoder,
-                         holdout_ids=read_holdout(holdout_file), holdout_file=holdout_file, args=classifier_args,
-                         config=gate, log=log, progress=False)
-            return {**result, "knowledge": added}
+            return learning_turn(settings, knowledge, engine, loop_embedder, encoder, args=classifier_args, gate=gate,
+                                 log=log, progress=False)
 
         before, answered_before = new_intent_share(held_out)
         log(f"Before: {before:.0%} of {len(held_out)} held-out gift-card messages read as {NEW_INTENT}")

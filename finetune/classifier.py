@@ -69,7 +69,7 @@ def _class_weights(y: np.ndarray, n_classes: int, how: str):
     return torch.tensor(weights / weights[present].mean(), dtype=torch.float32)
 
 
-def _batches(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+def length_batches(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """Shuffled batches of similar length: sorted inside chunks of 50 batches, then the batches shuffled."""
     order = rng.permutation(len(lengths))
     chunk = batch_size * 50
@@ -81,7 +81,7 @@ def _batches(lengths: list[int], batch_size: int, rng: np.random.Generator) -> l
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def _schedule(total_steps: int, warmup_fraction: float):
+def linear_schedule(total_steps: int, warmup_fraction: float):
     warmup = max(1, int(total_steps * warmup_fraction))
     return lambda step: (step + 1) / warmup if step < warmup else max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
@@ -276,7 +276,7 @@ def _fine_tune(model, ids, y, dev_ids, y_dev, pad, labels, args: ClassifierTrain
                                   weight_decay=args.weight_decay)
     rng = np.random.default_rng(args.seed)
     steps_per_epoch = -(-len(rows) // args.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(steps_per_epoch * args.epochs, args.warmup_fraction))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(steps_per_epoch * args.epochs, args.warmup_fraction))
     losses = {h: torch.nn.CrossEntropyLoss(weight=_class_weights(y[h][rows], len(labels[h]), args.class_weighting),
                                            label_smoothing=args.label_smoothing, ignore_index=-100) for h in heads}
     targets = {h: torch.from_numpy(y[h]) for h in heads}
@@ -285,7 +285,7 @@ def _fine_tune(model, ids, y, dev_ids, y_dev, pad, labels, args: ClassifierTrain
     for epoch in range(1, args.epochs + 1):
         model.train()
         epoch_started, total = time.perf_counter(), 0.0
-        bar = tqdm(_batches(lengths, args.batch_size, rng), desc=f"epoch {epoch}/{args.epochs}", disable=not progress,
+        bar = tqdm(length_batches(lengths, args.batch_size, rng), desc=f"epoch {epoch}/{args.epochs}", disable=not progress,
                    leave=False)
         for n, batch in enumerate(bar, 1):
             index = rows[batch]

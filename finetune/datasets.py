@@ -55,10 +55,12 @@ class DrafterPair:
     context: tuple[tuple[str, str], ...]  # (role, text) of up to `CONTEXT_TURNS` earlier messages
     message: str
     reply: str
+    intent: str | None = None       # the message's intent and sentiment (an agent's correction first)
+    sentiment: str | None = None
 
     def as_row(self) -> dict:
         return {"conversation_id": self.conversation_id, "context": [list(t) for t in self.context],
-                "message": self.message, "reply": self.reply}
+                "message": self.message, "reply": self.reply, "intent": self.intent, "sentiment": self.sentiment}
 
 
 @dataclass
@@ -86,7 +88,7 @@ def export(engine: Engine, *, holdout: set[str], pseudo_labels: bool = True, min
             ratings.setdefault(conversation_id, []).append(rating)
         liked = {c for c, r in ratings.items() if max(r) > 0 and min(r) > 0}
         # Per conversation: the customer message awaiting an agent's reply, with the turns before it.
-        waiting: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
+        waiting: dict[str, tuple[str, tuple[tuple[str, str], ...], str | None, str | None]] = {}
         turns: dict[str, list[tuple[str, str]]] = {}
         for message in session.exec(select(Message).order_by(Message.conversation_id, Message.id)):
             text = mask(message.text).text.strip()
@@ -101,10 +103,12 @@ def export(engine: Engine, *, holdout: set[str], pseudo_labels: bool = True, min
                                                                       or logged.message_id > kept.message_id)):
                         seen[key] = logged
                     counts["duplicates"] += kept is not None
-                waiting[message.conversation_id] = (text, tuple(history[-CONTEXT_TURNS:]))
+                waiting[message.conversation_id] = (text, tuple(history[-CONTEXT_TURNS:]),
+                                                    message.corrected_intent or message.intent,
+                                                    message.corrected_sentiment or message.sentiment)
             elif message.role == "agent" and text and message.conversation_id in waiting:
-                asked, before = waiting.pop(message.conversation_id)
-                pair = DrafterPair(message.conversation_id, before, asked, text)
+                asked, before, intent, sentiment = waiting.pop(message.conversation_id)
+                pair = DrafterPair(message.conversation_id, before, asked, text, intent, sentiment)
                 (out.drafter_holdout if message.conversation_id in holdout else out.drafter_train).append(pair)
                 counts["drafter_pairs"] += 1
             if text and message.role in ("customer", "bot", "agent"):

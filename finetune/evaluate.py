@@ -43,15 +43,22 @@ def evaluate_classifier(folder: Path, test: list[Example], head: str, *, int8: b
 
 def write_report(folder: Path, head: str, truth: list[str], predicted: list[str]) -> None:
     """A per-class report (JSON) and a confusion matrix (PNG, rows: truth, columns: prediction)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    report = classification_report(truth, predicted, output_dict=True, zero_division=0)
+    (folder / REPORT_FILE.format(head=head)).write_text(json.dumps(report, indent=2, ensure_ascii=False),
+                                                         encoding="utf-8")
+    accuracy = float(np.mean([t == p for t, p in zip(truth, predicted)]))
+    plot_confusion(truth, predicted, folder / CONFUSION_FILE.format(head=head),
+                   f"{head}: accuracy {accuracy:.3f} on {len(truth)} texts (rows sum to 1)")
+
+
+def plot_confusion(truth: list[str], predicted: list[str], path: Path, title: str) -> None:
+    """A confusion matrix PNG: rows the true labels, columns the predicted ones, each row's shares."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    folder.mkdir(parents=True, exist_ok=True)
-    report = classification_report(truth, predicted, output_dict=True, zero_division=0)
-    (folder / REPORT_FILE.format(head=head)).write_text(json.dumps(report, indent=2, ensure_ascii=False),
-                                                         encoding="utf-8")
     names = sorted(set(truth) | set(predicted))
     matrix = confusion_matrix(truth, predicted, labels=names).astype(np.float64)
     matrix /= np.maximum(matrix.sum(axis=1, keepdims=True), 1)
@@ -63,9 +70,8 @@ def write_report(folder: Path, head: str, truth: list[str], predicted: list[str]
         axes.set_yticks(range(len(names)), names, fontsize=7)
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
-    accuracy = float(np.mean([t == p for t, p in zip(truth, predicted)]))
-    axes.set_title(f"{head}: accuracy {accuracy:.3f} on {len(truth)} texts (rows sum to 1)")
+    axes.set_title(title)
     figure.colorbar(image, fraction=0.046, pad=0.04)
     figure.tight_layout()
-    figure.savefig(folder / CONFUSION_FILE.format(head=head), dpi=110)
+    figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -26,6 +26,7 @@ from finetune.args import ClassifierTrainingArgs
 from finetune.classifier import train_classifier
 from finetune.data import Example, data_hash, from_messages
 from finetune.datasets import consider, export
+from finetune.evaluate import plot_confusion
 from retrieval.embedder import Embedder
 from retrieval.knowledge import Knowledge
 
@@ -182,33 +183,12 @@ def write_report(folder: Path, result: dict) -> None:
     figure.tight_layout()
     figure.savefig(folder / "report-per-intent.png", dpi=100)
     plt.close(figure)
-    _plot_confusion(plt, [cand["holdout"].get("confusion", {}), cand["new"].get("confusion", {})],
-                    folder / "report-confusion.png")
-
-
-def _plot_confusion(plt, parts: list[dict], path: Path) -> None:
-    counts: dict[tuple[str, str], int] = {}
-    for part in parts:
-        for truth, row in part.items():
-            for predicted, n in row.items():
-                counts[truth, predicted] = counts.get((truth, predicted), 0) + n
-    names = sorted({name for pair in counts for name in pair})
-    matrix = np.zeros((len(names), len(names)), dtype=int)
-    for (truth, predicted), n in counts.items():
-        matrix[names.index(truth), names.index(predicted)] = n
-    rows = matrix.sum(1, keepdims=True)
-    size = max(5.0, 0.32 * len(names) + 2)
-    figure, axis = plt.subplots(figsize=(size + 1, size))
-    image = axis.imshow(matrix / np.maximum(rows, 1), cmap="Blues", vmin=0, vmax=1)
-    for i, j in zip(*np.nonzero(matrix)):
-        axis.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=6,
-                  color="white" if matrix[i, j] > 0.6 * rows[i, 0] else "black")
-    axis.set_xticks(range(len(names)), names, rotation=70, ha="right", fontsize=7)
-    axis.set_yticks(range(len(names)), names, fontsize=7)
-    axis.set_xlabel("predicted by the candidate")
-    axis.set_ylabel("agent's label")
-    axis.set_title("Candidate intents: holdout and new labels (share of each row)")
-    figure.colorbar(image, ax=axis, fraction=0.046)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    truth, predicted = [], []
+    for part in (cand["holdout"].get("confusion", {}), cand["new"].get("confusion", {})):
+        for label, row in part.items():
+            for guess, n in row.items():
+                truth += [label] * n
+                predicted += [guess] * n
+    if truth:
+        plot_confusion(truth, predicted, folder / "report-confusion.png",
+                       "Candidate intents on the holdout and the new labels (rows sum to 1)")

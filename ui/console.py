@@ -135,14 +135,18 @@ def build_console(assistant: Assistant) -> gr.Blocks:
         if not conversation_id or not message_id:
             return ""
         _, messages = assistant.messages_after(conversation_id, int(message_id), staff=True)
-        after = [m.text for m in messages if m.role == "agent"]
-        return after[0] if after else ""
+        for later in messages:
+            if later.role == "customer":  # the customer wrote again: later replies answer that
+                return ""
+            if later.role == "agent":
+                return later.text
+        return ""
 
     def approve(conversation_id, message_id, text, request: gr.Request):
         try:
             with store.transaction(assistant.engine) as session:
                 desk.approve_answer(session, agent_name=request.username, message_id=int(message_id), answer=text or "",
-                                    max_chars=assistant.settings.max_message_chars)
+                                    order_id_pattern=assistant.knowledge.shop.order_id_pattern)
         except (EXPECTED_ERRORS + (TypeError, ValueError)) as exc:
             gr.Warning(f"Not approved: {exc}")
             return text
@@ -188,7 +192,9 @@ def build_console(assistant: Assistant) -> gr.Blocks:
         refresh.click(load_queue, None, [queue_table], **private)
         timer.tick(load_queue, None, [queue_table], show_progress="hidden", concurrency_limit=None, **private)
         for button, action in ((take, "take_over"), (send, "reply"), (back, "hand_back"), (done, "resolve")):
-            button.click(act, [gr.State(action), selected, answer], [transcript, queue_table, answer], **private)
+            event = button.click(act, [gr.State(action), selected, answer], [transcript, queue_table, answer], **private)
+            if button is send:  # the reply just sent is the answer an agent may approve
+                event.then(last_agent_reply, [selected, message], [approved_text], **private)
         draft.click(suggest, [selected], [answer], **private)
         console.load(load_queue, None, [queue_table], **private)
         save.click(correct, [selected, message, new_intent, added_intent, new_sentiment],

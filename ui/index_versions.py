@@ -119,14 +119,19 @@ def add_approved_answers(settings: Settings, knowledge: Knowledge, engine, *, em
     version, report, notes = import_qa_version(settings, knowledge, path, embedder=embedder, intents=intents,
                                                log=log, progress=progress)
     indexed = {e.id for e in read_entries(Registry(settings.models_dir).folder("index", version)).values()}
+    repeats = dict(report.duplicates)  # question -> the entry it repeats
+    skipped = [{"approved": a.id, "question": a.question, "repeats": repeats.get(a.question)}
+               for a in pending if a.entry_id not in indexed]
     for approved in pending:  # a near-duplicate of an existing question was skipped: no entry of its own
         approved.entry_id = approved.entry_id if approved.entry_id in indexed else None
     with store.transaction(engine) as session:
         marked = desk.mark_added(session, added=pending, index_version=version)
-    log(f"Approved answers: {report.added} added and {report.updated} updated in index/{version}; "
-        f"{report.duplicate_count} repeated an existing question")
-    return {"added": report.added, "updated": report.updated, "duplicates": report.duplicate_count,
-            "marked": marked, "version": f"index/{version}"}
+    log(f"Approved answers: {report.added} added and {report.updated} updated in index/{version}")
+    for row in skipped:
+        log(f"  approved answer {row['approved']} not added: its question {row['question'][:60]!r} repeats "
+            f"entry {row['repeats'] or 'of the index'} (edit that entry's answer instead)")
+    return {"added": report.added, "updated": report.updated, "skipped": skipped, "marked": marked,
+            "version": f"index/{version}"}
 
 
 def index_fits(settings: Settings, knowledge: Knowledge, embedder: Embedder) -> tuple[str | None, bool]:

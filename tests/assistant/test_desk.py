@@ -110,9 +110,11 @@ def test_an_approved_answer_waits_to_be_added_and_a_new_wording_waits_again(desk
     with store.transaction(assistant.engine) as session:
         with pytest.raises(InvalidInput, match="empty"):
             desk.approve_answer(session, agent_name="lin", message_id=question.id, answer="   ")
+        with pytest.raises(InvalidInput, match="personal data"):
+            desk.approve_answer(session, agent_name="lin", message_id=question.id, answer="Write to me at lin@shop.example")
         first = desk.approve_answer(session, agent_name="lin", message_id=question.id,
-                                    answer="Write to me at lin@shop.example", intent="contact_hours")
-    assert first.answer == "Write to me at [EMAIL]" and first.entry_id == f"agent-{first.id}"
+                                    answer="We  open\nat 10.", intent="contact_hours")
+    assert first.answer == "We open\nat 10." and first.entry_id == f"agent-{first.id}"
     with store.transaction(assistant.engine) as session:
         pending = desk.answers_to_add(session)
         assert [a.id for a in pending] == [first.id] and pending[0].question == question.text
@@ -122,8 +124,9 @@ def test_an_approved_answer_waits_to_be_added_and_a_new_wording_waits_again(desk
         again = desk.approve_answer(session, agent_name="lin", message_id=question.id, answer="We open at 9.")
     assert again.id == first.id and again.intent == question.intent  # the same entry, a new wording
     with store.transaction(assistant.engine) as session:
-        pending = desk.answers_to_add(session)
-        assert [a.answer for a in pending] == ["We open at 9."]
+        pending = desk.answers_to_add(session)  # what a turn imports
+    assert [a.answer for a in pending] == ["We open at 9."]
+    with store.transaction(assistant.engine) as session:
         # Approved again between the import and the marking: that wording stays to add.
         desk.approve_answer(session, agent_name="lin", message_id=question.id, answer="We open at 8.")
     with store.transaction(assistant.engine) as session:

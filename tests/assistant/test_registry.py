@@ -85,3 +85,14 @@ def test_rolling_back_the_first_classifier_lets_the_router_serve_again(tmp_path)
     assert registry.history("classifier")[-1]["version"] is None
     registry.activate("classifier", lone, why="promote")       # promoted again, rolled back again: same
     assert registry.rollback("classifier") is None
+
+
+def test_a_classifier_rolled_back_once_does_not_come_back_on_the_next_rollback(tmp_path):
+    registry = Registry(tmp_path)
+    registry.register("router", registry.staging("router"), {}, activate=True)
+    registry.register("classifier", registry.staging("classifier"), {"gate": {"promoted": True}}, activate=True)
+    assert registry.rollback("classifier") is None                     # v1 out, the router serves
+    v2 = registry.register("classifier", registry.staging("classifier"), {"gate": {"promoted": True}}, activate=True)
+    assert registry.info("classifier", v2)["parent"] is None
+    assert registry.rollback("classifier") is None                     # back to the router, not to v1
+    assert registry.active_version("classifier") is None

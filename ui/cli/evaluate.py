@@ -56,3 +56,59 @@ def classifier(train: Path = typer.Option(..., help="Training file: CSV, JSONL o
         return
     for key, value in result.items():
         print(f"{key}: {value}")
+
+
+@app.command("drafter")
+@domain_errors
+def drafter(model: str = typer.Option(None, help="A drafter folder or registry version (drafter/v0001) "
+                                                 "[default: the active drafter, else the newest]."),
+            test: Path = typer.Option(None, help="Held-out pairs (JSONL) [default: the ones saved with the model]."),
+            limit: int = typer.Option(0, min=0, help="Use only the first N pairs (0: all)."),
+            as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON object.")) -> None:
+    """The drafter beside the template baseline on held-out pairs: chrF, ROUGE-L, fallback rate, latency."""
+    from assistant.pipeline import Assistant
+    from assistant.registry import Registry
+    from assistant.seq2seq import Seq2SeqGenerator
+    from finetune.drafter_eval import evaluate_drafter
+    from finetune.seq2seq import DrafterExample
+    from retrieval.knowledge import jsonl_objects, load_knowledge
+    from ui.cli.common import settings
+    from ui.drafter_training import TEST_FILE
+
+    config = settings()
+    registry = Registry(config.models_dir)
+    if model and Path(model).is_dir():
+        folder = Path(model)
+    elif model:
+        folder = registry.folder(*registry.find(model))
+    else:
+        versions = registry.versions("drafter")
+        if not versions:
+            raise typer.BadParameter("no drafter trained yet: run `assistant train drafter` first, or give --model")
+        folder = registry.folder("drafter", registry.active_version("drafter") or versions[-1])
+    path = test or folder / TEST_FILE
+    if not path.is_file():
+        raise typer.BadParameter(f"{path} does not exist: give --test, or train with `assistant train drafter`")
+    problems: list = []
+    rows = [row for _, row in jsonl_objects(path, problems)]
+    if problems:
+        raise typer.BadParameter(f"{path}: {len(problems)} broken line(s), the first: {problems[0]}")
+    try:
+        examples = [DrafterExample.from_row(row) for row in rows]
+    except TypeError as exc:
+        raise typer.BadParameter(f"{path}: expected rows written by `assistant train drafter` ({exc})") from None
+    examples = examples[:limit] if limit else examples
+    generator = Seq2SeqGenerator(folder, Assistant(config).decoding, device=config.device)
+    generator.warm_up()
+    result = evaluate_drafter(examples, generator.generate, progress=not as_json,
+                              order_id_pattern=load_knowledge(config.knowledge_dir).shop.order_id_pattern)
+    result = {"model": str(folder), "test": str(path), **result}
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    verdict = ("worth shipping" if result["model"]["chrf"] > result["template"]["chrf"] and result["fallback_rate"] < 0.2
+               else "not worth shipping: keep ASSISTANT_DRAFTER=template")
+    print(f"{result['n']} held-out pairs: chrF {result['model']['chrf']:.1f} (template {result['template']['chrf']:.1f}), "
+          f"ROUGE-L {result['model']['rouge_l']:.1f} (template {result['template']['rouge_l']:.1f}), "
+          f"fallback {result['fallback_rate']:.0%}, latency p50 {result['latency_ms']['p50']:.0f} ms "
+          f"p95 {result['latency_ms']['p95']:.0f} ms: {verdict}")

@@ -15,7 +15,9 @@ app = typer.Typer(help="Learning from the logged conversations.", no_args_is_hel
 
 
 def holdout_path() -> Path:
-    return settings().home / "datasets" / "holdout.json"
+    from ui.learning import holdout_path as path
+
+    return path(settings())
 
 
 @app.command("export")
@@ -94,7 +96,7 @@ def run_command(tolerance: float = typer.Option(0.5, "--tolerance", min=0.0,
             _run_once((tolerance, min_new_accuracy, min_holdout), pseudo_labels, mode, encoder, epochs, as_json)
         except Exception as exc:  # noqa: BLE001 (a failed turn must not end the schedule; the models stay)
             logging.getLogger(__name__).exception("fine-tuning turn failed")
-            log(f"error: {exc} (the active models are unchanged; next run in {every})")
+            log(f"error: {exc} (the active classifier is unchanged; next run in {every})")
         time.sleep(max(0.0, interval - (time.monotonic() - started)))
 
 
@@ -116,28 +118,18 @@ def _another_turn() -> None:
 
 
 def _run_once(gate: tuple[float, float, int], pseudo_labels, mode, encoder, epochs, as_json) -> None:
-    from finetune.loop import GateConfig
-    from ui.locks import exclusive
-
     from assistant.models import embedder_from_settings
-    from finetune.datasets import read_holdout
-    from finetune.loop import run
+    from finetune.loop import GateConfig
     from retrieval.knowledge import load_knowledge
     from ui.cli.train import encoder_folder, training_args
+    from ui.learning import learning_turn
 
     config = settings()
     args = training_args(mode, epochs, 64, 0)
-    from ui.index_versions import add_approved_answers
-
-    knowledge, engine, embedder = load_knowledge(config.knowledge_dir), migrated_engine(), embedder_from_settings(config)
-    with exclusive(config.home / "datasets" / ".finetune.lock", when_busy=_another_turn):
-        # Retrieval learns first: agent-approved answers need no gate beyond the agent's approval.
-        added = add_approved_answers(config, knowledge, engine, embedder=embedder, log=log, progress=not as_json)
-        result = run(config, knowledge, engine, embedder, encoder_folder(encoder),
-                     holdout_ids=read_holdout(holdout_path()), args=args,
-                     holdout_file=holdout_path(), config=GateConfig(*gate),
-                     pseudo_labels=pseudo_labels, log=log, progress=not as_json)
-    result["knowledge"] = added
+    result = learning_turn(config, load_knowledge(config.knowledge_dir), migrated_engine(),
+                           embedder_from_settings(config), encoder_folder(encoder), args=args,
+                           gate=GateConfig(*gate), pseudo_labels=pseudo_labels, when_busy=_another_turn,
+                           log=log, progress=not as_json)
     if as_json:
         print(json.dumps({k: v for k, v in result.items() if k not in ("candidate", "active")} |
                          ({"holdout": {"candidate": result["candidate"]["holdout"].get("intent"),

@@ -138,3 +138,32 @@ def classifier(data: Path = typer.Option(None, help="CSV, JSONL or CLINC-style J
           f"({metrics['train_seconds']:.0f} s, {metrics['n_train']} training texts)")
     for head, scores in metrics["dev"].items():
         print(f"  dev {head}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+
+
+@app.command("drafter")
+@domain_errors
+def drafter(out: Path = typer.Option(None, help="Write the model here (default: a new registry version; "
+                                                "`assistant models promote drafter/VERSION` makes it the active one)."),
+            encoder: str = ENCODER,
+            epochs: int = typer.Option(12, help="At most this many epochs (early stopping on dev loss)."),
+            decoder_layers: int = typer.Option(12, help="Decoder layers (taken from the encoder's first ones)."),
+            test_fraction: float = typer.Option(0.15, min=0.0, max=0.5,
+                                                help="Share of the Q&A entries held out for `assistant eval drafter`."),
+            seed: int = SEED,
+            as_json: bool = typer.Option(False, "--json", help="Print the version or folder and its metrics as JSON.")) -> None:
+    """Train the seq2seq reply drafter on the shop's Q&A and the agents' replies (retrieval-augmented pairs)."""
+    from ui.drafter_training import train_drafter_version
+
+    from finetune.args import DrafterTrainingArgs
+
+    try:
+        args = DrafterTrainingArgs(epochs=epochs, decoder_layers=decoder_layers, seed=seed)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    where, metrics = train_drafter_version(settings(), encoder_folder(encoder), args=args, out=out,
+                                           test_fraction=test_fraction, log=log, progress=not as_json)
+    if as_json:
+        print(json.dumps(where | {"metrics": {k: v for k, v in metrics.items() if k != "history"}}))
+        return
+    print(f"drafter {where.get('drafter', out)} saved ({metrics['train_seconds']:.0f} s, {metrics['n_train']} pairs, "
+          f"best dev loss {metrics['dev_loss']:.3f}); measure it with `assistant eval drafter`")
