@@ -85,9 +85,12 @@ class ModelDrafter:
         answers = [self.template.fill(hit, route) for hit in hits[:SOURCES]]
         try:
             written = self.generator.generate([drafter_input(text, route.intent, route.sentiment, answers)])[0]
-        except (AssistantError, RuntimeError) as exc:  # a dead or slow drafter host, a failed model: the template
-            logger.warning("drafter failed, template sent: %s", exc)
+        except AssistantError as exc:  # a dead, slow or busy drafter: the template, at once
+            logger.warning("drafter unavailable, template sent: %s", exc)
             return Draft(fallback.text, "template", fallback.template_id, fallback=str(exc))
+        except Exception as exc:  # noqa: BLE001 (a broken model must never cost a customer their reply)
+            logger.exception("drafter failed, template sent")
+            return Draft(fallback.text, "template", fallback.template_id, fallback=f"{exc.__class__.__name__}: {exc}")
         if written is None:
             return Draft(fallback.text, "template", fallback.template_id,
                          fallback="the draft was cut off by the time or length limit")

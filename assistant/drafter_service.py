@@ -21,11 +21,9 @@ import httpx
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from assistant.errors import AssistantError
+from assistant.errors import DrafterUnavailable
 
-
-class DrafterUnavailable(AssistantError):
-    """The drafter did not answer in time (down, overloaded, or the breaker is open)."""
+__all__ = ["Batcher", "CircuitBreaker", "DrafterUnavailable", "RemoteGenerator", "create_service"]
 
 
 class GenerateIn(BaseModel):
@@ -49,11 +47,14 @@ class Batcher:
     def __post_init__(self):
         self._queue: asyncio.Queue | None = None
         self._worker: asyncio.Task | None = None
+        self._loop = None
 
     async def submit(self, inputs: list[str]) -> list[str]:
-        if self._queue is None:
-            self._queue = asyncio.Queue()
-            self._worker = asyncio.create_task(self._run())
+        loop = asyncio.get_running_loop()
+        if self._worker is None or self._worker.done() or self._loop is not loop:
+            # The first request, a new event loop (a restarted server, a test client), or a worker that died.
+            self._loop, self._queue = loop, asyncio.Queue()
+            self._worker = loop.create_task(self._run())
         futures = []
         for text in inputs:
             future = asyncio.get_running_loop().create_future()
@@ -64,6 +65,8 @@ class Batcher:
     async def _run(self) -> None:
         while True:
             waiting = [await self._queue.get()]
+            if waiting[0][1].cancelled():  # its caller went away
+                continue
             deadline = time.monotonic() + self.max_wait_ms / 1000
             while len(waiting) < self.max_batch:
                 remaining = deadline - time.monotonic()
@@ -73,9 +76,14 @@ class Batcher:
                     waiting.append(await asyncio.wait_for(self._queue.get(), remaining))
                 except asyncio.TimeoutError:
                     break
+            waiting = [(text, future) for text, future in waiting if not future.cancelled()]
+            if not waiting:
+                continue
             self.batches.append(len(waiting))
             try:
                 outputs = await anyio.to_thread.run_sync(self.generate, [text for text, _ in waiting])
+                if len(outputs) != len(waiting):
+                    raise RuntimeError(f"the generator returned {len(outputs)} drafts for {len(waiting)} inputs")
             except Exception as exc:  # noqa: BLE001 (every waiting caller gets the error, the worker goes on)
                 for _, future in waiting:
                     if not future.done():
@@ -160,14 +168,17 @@ class RemoteGenerator:
         if not self.breaker.allow():
             raise DrafterUnavailable(f"the drafter at {self.url} failed repeatedly; retrying in "
                                      f"{self.breaker.reset_seconds:.0f} s (replies come from templates meanwhile)")
+        ok = False
         try:
             response = self._client.post(self.url + "/v1/generate", json={"inputs": inputs})
             response.raise_for_status()
             outputs = response.json()["outputs"]
-            if len(outputs) != len(inputs) or not all(o is None or isinstance(o, str) for o in outputs):
+            if not isinstance(outputs, list) or len(outputs) != len(inputs) or \
+                    not all(o is None or isinstance(o, str) for o in outputs):
                 raise ValueError(f"expected {len(inputs)} texts, got {str(outputs)[:200]}")
-        except (httpx.HTTPError, ValueError, KeyError) as exc:
-            self.breaker.record(False)
+            ok = True
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             raise DrafterUnavailable(f"the drafter at {self.url} did not answer: {exc.__class__.__name__}: {exc}") from exc
-        self.breaker.record(True)
+        finally:
+            self.breaker.record(ok)  # whatever happened, a half-open breaker learns the trial's outcome
         return outputs

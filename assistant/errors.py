@@ -2,7 +2,7 @@
 
 from retrieval.errors import IndexMismatchError, KnowledgeError, ModelNotFoundError, RetrievalError
 
-__all__ = ["AssistantError", "ConversationNotFound", "EXPECTED_ERRORS", "IndexMismatchError", "InvalidInput",
+__all__ = ["AssistantError", "ConversationNotFound", "DrafterUnavailable", "EXPECTED_ERRORS", "IndexMismatchError", "InvalidInput",
            "KnowledgeError", "ModelMissing", "ModelNotFoundError", "RetrievalError", "StoreError"]
 
 
@@ -20,6 +20,10 @@ class ConversationNotFound(AssistantError):
 
 class InvalidInput(AssistantError):
     """A request the assistant cannot act on (a bad rating, a message id of another conversation)."""
+
+
+class DrafterUnavailable(AssistantError):
+    """The drafter did not answer in time (down, overloaded, busy, or its circuit breaker is open)."""
 
 
 class StoreError(AssistantError):

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import ModelMissing
+from assistant.errors import DrafterUnavailable, ModelMissing
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Decoding:
 
     num_beams: int = 1            # 1 = greedy
     max_new_tokens: int = 96      # a reply is a few sentences
-    max_input_tokens: int = 384   # question + intent + sentiment + the retrieved answers
+    max_input_tokens: int = 256   # question + intent + sentiment + the retrieved answers (as trained)
     time_limit: float = 2.0       # seconds one generate call may take before it stops where it is
 
     def __post_init__(self):
@@ -27,7 +27,8 @@ class Decoding:
             raise ValueError(f"invalid decoding settings: {self}")
 
 
-_CACHE: dict[tuple[str, str], tuple[object, object]] = {}
+# (folder, device) -> (tokenizer, model, lock): one copy of each model, one generate at a time on it.
+_CACHE: dict[tuple[str, str], tuple[object, object, threading.Lock]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -43,7 +44,6 @@ class Seq2SeqGenerator:
     def __init__(self, folder: Path, decoding: Decoding = Decoding(), device: str = "cpu"):
         self.folder, self.decoding, self.device = Path(folder), decoding, device
         self.name = self.folder.name
-        self._lock = threading.Lock()
 
     def warm_up(self) -> None:
         self._model()
@@ -52,7 +52,7 @@ class Seq2SeqGenerator:
         key = (str(self.folder.resolve()), self.device)
         with _CACHE_LOCK:
             if key not in _CACHE:
-                _CACHE[key] = _load(self.folder, self.device)
+                _CACHE[key] = (*_load(self.folder, self.device), threading.Lock())
             return _CACHE[key]
 
     def generate(self, inputs: list[str]) -> list[str | None]:
@@ -62,13 +62,20 @@ class Seq2SeqGenerator:
             return []
         import torch
 
-        tokenizer, model = self._model()
+        tokenizer, model, lock = self._model()
         batch = tokenizer(inputs, return_tensors="pt", padding=True, truncation=True,
                           max_length=self.decoding.max_input_tokens).to(self.device)
-        with self._lock, torch.inference_mode():
-            output = model.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                                    num_beams=self.decoding.num_beams, max_new_tokens=self.decoding.max_new_tokens,
-                                    max_time=self.decoding.time_limit, do_sample=False, early_stopping=True)
+        # Requests in this process take turns on the one model; none waits longer than a draft may take.
+        if not lock.acquire(timeout=self.decoding.time_limit):
+            raise DrafterUnavailable(f"the drafter is busy with other replies (waited {self.decoding.time_limit:g} s)")
+        try:
+            with torch.inference_mode():
+                output = model.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                        num_beams=self.decoding.num_beams, max_new_tokens=self.decoding.max_new_tokens,
+                                        max_time=self.decoding.time_limit, do_sample=False,
+                                        **({"early_stopping": True} if self.decoding.num_beams > 1 else {}))
+        finally:
+            lock.release()
         eos = model.generation_config.eos_token_id
         eos = set(eos if isinstance(eos, list) else [eos])
         # Decoder-only positions after the start token; a finished draft has an end-of-sequence token.
@@ -87,7 +94,7 @@ def _load(folder: Path, device: str):
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-        model = AutoModelForSeq2SeqLM.from_pretrained(folder, local_files_only=True, torch_dtype=dtype)
+        model = AutoModelForSeq2SeqLM.from_pretrained(folder, local_files_only=True, dtype=dtype)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelMissing(f"the seq2seq folder {folder} cannot be loaded ({exc.__class__.__name__}: {exc}): "
                            "retrain it or point ASSISTANT_DRAFTER_MODEL at a complete folder") from exc

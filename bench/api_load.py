@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +20,10 @@ from pathlib import Path
 
 import httpx
 
-from assistant import store
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/api_load.py` finds bench/
+
+from assistant import store  # noqa: E402
+from bench.serving import start, wait_ready  # noqa: E402
 from assistant.settings import Settings
 
 QUESTIONS = ["where is my order MM20261104?", "运费多少钱？", "how do I return a jacket?", "能开发票吗",
@@ -43,17 +45,10 @@ def main() -> None:
         _, key = store.create_api_key(session, name=f"load-{time.time_ns()}")
     env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_PORT": str(opts.port),
            "ASSISTANT_API_RATE_PER_IP": "100000", "ASSISTANT_API_RATE_PER_KEY": "100000"}
-    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "assistant"), "serve"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start(["serve"], env)
     base = f"http://127.0.0.1:{opts.port}"
     try:
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        wait_ready(base, server)
         latencies, statuses = [], collections.Counter()
 
         def customer(n: int) -> None:

@@ -31,7 +31,10 @@ from pathlib import Path
 
 import httpx
 
-from assistant import desk, store
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/learning_loop.py` finds bench/
+
+from assistant import desk, store  # noqa: E402
+from bench.serving import start, wait_ready  # noqa: E402
 from assistant.models import embedder_from_settings, encoder_folder
 from assistant.registry import Registry
 from assistant.settings import Settings
@@ -174,8 +177,7 @@ class Server:
                    "ASSISTANT_KNOWLEDGE_DIR": str(self.settings.knowledge_dir), "ASSISTANT_PORT": str(self.port),
                    "ASSISTANT_RELOAD_SECONDS": str(self.settings.reload_seconds),
                    "ASSISTANT_API_RATE_PER_IP": "1000000", "ASSISTANT_API_RATE_PER_KEY": "1000000"}
-            self.process = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "assistant"), "serve"],
-                                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.process = start(["serve"], env, stderr=subprocess.PIPE)
         else:
             import uvicorn
 
@@ -186,17 +188,8 @@ class Server:
             self.uvicorn = uvicorn.Server(config)
             self.thread = threading.Thread(target=self.uvicorn.run, name="server", daemon=True)
             self.thread.start()
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.base + "/healthz", timeout=5).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.assistant is None and self.process.poll() is not None:
-                raise RuntimeError("`assistant serve` exited: " + self.process.stderr.read().decode()[-2000:])
-            time.sleep(0.3)
-        raise RuntimeError(f"the server at {self.base} did not become ready in 300 s")
+        wait_ready(self.base, self.process if self.assistant is None else None)
+        return self
 
     def __exit__(self, *_) -> None:
         if self.assistant is None:

@@ -162,6 +162,8 @@ class DrafterTrainingArgs:
     epochs: int = 12
     batch_size: int = 16
     learning_rate: float = 2e-4
+    # The weights the encoder checkpoint lacks (cross-attention, the output transform) learn this much faster.
+    new_weights_lr_factor: float = 5.0
     warmup_fraction: float = 0.06
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
@@ -190,6 +192,8 @@ class DrafterTrainingArgs:
             raise ValueError(f"dev_fraction must be in (0, 0.5), got {self.dev_fraction}")
         if self.decoder_layers < 1:
             raise ValueError(f"decoder_layers must be >= 1, got {self.decoder_layers}")
+        if self.new_weights_lr_factor <= 0:
+            raise ValueError(f"new_weights_lr_factor must be > 0, got {self.new_weights_lr_factor}")
 
     @classmethod
     def tiny(cls, **overrides) -> "DrafterTrainingArgs":

@@ -38,8 +38,10 @@ def evaluate_drafter(examples: list[DrafterExample], generate: Callable[[list[st
             sent.append(draft)
         else:
             fallbacks += 1
-            why = "cut off by the time or length limit" if verdict is None else verdict.reason.split(",")[0]
-            why = "states a fact found in no source" if "found in no source" in why else why
+            why = ("cut off by the time or length limit" if verdict is None
+                   else "states a fact found in no source" if verdict.unsupported
+                   else "not about its sources (too little shared wording)" if "not about them" in verdict.reason
+                   else verdict.reason)
             reasons[why] = reasons.get(why, 0) + 1
             sent.append(example.sources[0])
 

@@ -104,9 +104,13 @@ def reply_examples(pairs, retriever: Retriever, shop: Shop, *, k: int = SOURCES)
     return out
 
 
-def split_groups(items: list, fraction: float, seed: int, key=lambda example: example.group) -> tuple[list, list]:
-    """(rest, held out): about `fraction` of the groups (`key`), chosen by a hash of (seed, group)."""
-    held = lambda item: int(hashlib.sha256(f"{seed}\0{key(item)}".encode()).hexdigest()[:8], 16) / 16**8 < fraction  # noqa: E731
+def split_groups(items: list, fraction: float, seed: int, *, salt: str, key=lambda example: example.group) -> tuple[list, list]:
+    """(rest, held out): about `fraction` of the groups (`key`), chosen by a hash of (salt, seed, group).
+
+    Each split has its own `salt` ("test", "dev"): with one hash for both, a dev split drawn from what a
+    test split left would be empty.
+    """
+    held = lambda item: int(hashlib.sha256(f"{salt}\0{seed}\0{key(item)}".encode()).hexdigest()[:8], 16) / 16**8 < fraction  # noqa: E731
     return [i for i in items if not held(i)], [i for i in items if held(i)]
 
 
@@ -174,7 +178,7 @@ def train_drafter(train: list[DrafterExample], encoder: Path, out: Path, *, dev:
     args = args or DrafterTrainingArgs()
     started = time.perf_counter()
     if dev is None:
-        train, dev = split_groups(train, args.dev_fraction, args.seed)
+        train, dev = split_groups(train, args.dev_fraction, args.seed, salt="dev")
     if not train or not dev:
         raise ValueError(f"the drafter needs training and dev pairs, got {len(train)} and {len(dev)}")
     torch.manual_seed(args.seed)
@@ -188,7 +192,10 @@ def train_drafter(train: list[DrafterExample], encoder: Path, out: Path, *, dev:
     def encode(rows):
         x = tokenizer([e.input for e in rows], truncation=True, max_length=args.max_input_tokens)["input_ids"]
         y = tokenizer([e.target for e in rows], truncation=True, max_length=args.max_target_tokens)["input_ids"]
-        return x, y
+        # The decoder starts from <s> (decoder_start_token_id): a target that begins with it again would
+        # teach the model to say <s> first.
+        start = model.generation_config.decoder_start_token_id
+        return x, [ids[1:] if ids and ids[0] == start else ids for ids in y]
 
     def batch_tensors(x, y, index):
         width_x, width_y = max(len(x[i]) for i in index), max(len(y[i]) for i in index)
@@ -215,7 +222,13 @@ def train_drafter(train: list[DrafterExample], encoder: Path, out: Path, *, dev:
     lengths = [len(x) + len(y) for x, y in zip(train_x, train_y)]
     rng = np.random.default_rng(args.seed)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=args.learning_rate, weight_decay=args.weight_decay)
+    # The parts the checkpoint did not have (cross-attention, the output transform) learn faster.
+    new = {id(p) for name, p in model.named_parameters() if p.requires_grad and
+           ("crossattention" in name or "cls.predictions.transform" in name)}
+    optimizer = torch.optim.AdamW(
+        [{"params": [p for p in trainable if id(p) not in new], "lr": args.learning_rate},
+         {"params": [p for p in trainable if id(p) in new], "lr": args.learning_rate * args.new_weights_lr_factor}],
+        weight_decay=args.weight_decay)
     steps = -(-len(train) // args.batch_size) * args.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(steps, args.warmup_fraction))
     history, best, best_state, waited = [], float("inf"), None, 0
@@ -247,6 +260,9 @@ def train_drafter(train: list[DrafterExample], encoder: Path, out: Path, *, dev:
             if waited >= args.patience:
                 log(f"Dev loss has not improved for {waited} epoch(s): stopping")
                 break
+    if best_state is None:
+        raise ValueError(f"the dev loss never became a number ({history[-1]['dev_loss']}): lower the learning rate "
+                         "or check the training pairs")
     model.load_state_dict(best_state)
     model.eval()
     model.save_pretrained(out)

@@ -8,10 +8,9 @@ for Latin script, single characters for Chinese, so both languages are measured 
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[\u3400-\u9fff]", re.IGNORECASE)
+from assistant.guard import words
 
 
 def chrf(hypotheses: list[str], references: list[str], *, order: int = 6, beta: float = 2.0) -> float:
@@ -49,14 +48,10 @@ def rouge_l(hypotheses: list[str], references: list[str]) -> float:
         return 0.0
     scores = []
     for hypothesis, reference in zip(hypotheses, references):
-        h, r = tokens(hypothesis), tokens(reference)
+        h, r = words(hypothesis), words(reference)
         lcs = _lcs(h, r)
         scores.append(0.0 if lcs == 0 else 2 * lcs / (len(h) + len(r)))
     return 100 * sum(scores) / len(scores)
-
-
-def tokens(text: str) -> list[str]:
-    return [t.lower() for t in _TOKEN.findall(text)]
 
 
 def _ngrams(text: str, n: int) -> Counter:

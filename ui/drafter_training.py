@@ -7,10 +7,13 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlmodel import Session, select
+
 from assistant import store
 from assistant.models import embedder_from_settings
 from assistant.registry import Registry
 from assistant.settings import Settings
+from assistant.tables import ApprovedAnswer
 from finetune.args import DrafterTrainingArgs
 from finetune.datasets import export, read_holdout, write_jsonl
 from finetune.seq2seq import (DrafterExample, history_retriever, qa_examples, reply_examples, scratch_folder,
@@ -31,15 +34,20 @@ def drafter_pairs(settings: Settings, *, test_fraction: float, seed: int, embedd
     knowledge = load_knowledge(settings.knowledge_dir)
     embedder = embedder or embedder_from_settings(settings)
     entries = list(read_entries(Registry(settings.models_dir).active_folder("index")).values())
-    history, held = split_groups(entries, test_fraction, seed, key=lambda entry: entry.id)
+    engine = store.make_engine(settings.db_url)
+    store.migrate(engine)
+    frozen = read_holdout(holdout_path(settings))
+    with Session(engine) as session:  # an answer agents approved in a held-out conversation stays held out
+        approved_in = dict(session.exec(select(ApprovedAnswer.entry_id, ApprovedAnswer.conversation_id)).all())
+    history, held = split_groups(entries, test_fraction, seed, salt="test", key=lambda entry: entry.id)
+    moved = [e for e in history if approved_in.get(e.id) in frozen]
+    history, held = [e for e in history if e not in moved], held + moved
     folder = scratch_folder()
     try:
         retriever = history_retriever(history, embedder, folder)
         train = qa_examples(history, retriever, knowledge.shop)
         test = qa_examples(held, retriever, knowledge.shop)
-        engine = store.make_engine(settings.db_url)
-        store.migrate(engine)
-        data = export(engine, holdout=read_holdout(holdout_path(settings)))
+        data = export(engine, holdout=frozen)
         train += reply_examples(data.drafter_train, retriever, knowledge.shop)
         test += reply_examples(data.drafter_holdout, retriever, knowledge.shop)
     finally:

@@ -138,3 +138,26 @@ def test_a_dead_drafter_service_never_blocks_a_reply(shop_hit):
     draft = drafter.draft("where is my refund?", route, hits)
     assert draft.source == "template" and "3-5 working days" in draft.text and "did not answer" in draft.fallback
     assert time.perf_counter() - started < 2.0
+
+
+def test_the_assistant_answers_from_templates_while_its_drafter_service_is_down(fake_assistant):
+    from assistant.pipeline import Assistant
+    from tests.conftest import HashEmbedder
+
+    settings = fake_assistant.settings.model_copy(update={"drafter": "model", "drafter_url": "http://127.0.0.1:9",
+                                                          "drafter_timeout": 0.5})
+    bot = Assistant(settings, embedder=HashEmbedder())
+    started = time.perf_counter()
+    replies = [bot.reply(None, "how much is shipping?") for _ in range(4)]
+    assert all(r.action == "answer" and r.source == "template" and r.text for r in replies)
+    assert time.perf_counter() - started < 4 * 0.5 + 2.0  # at most one timeout each, fewer once the breaker opens
+
+
+def test_a_missing_drafter_model_is_a_clear_error_at_start(fake_assistant):
+    from assistant.errors import ModelMissing
+    from assistant.pipeline import Assistant
+    from tests.conftest import HashEmbedder
+
+    bot = Assistant(fake_assistant.settings.model_copy(update={"drafter": "model"}), embedder=HashEmbedder())
+    with pytest.raises(ModelMissing, match="assistant train drafter"):
+        bot.warm_up()

@@ -1,6 +1,7 @@
 import pytest
 
-from finetune.text_metrics import chrf, rouge_l, tokens
+from assistant.guard import words
+from finetune.text_metrics import chrf, rouge_l
 
 
 def test_chrf_is_100_for_identical_text_0_for_disjoint_and_ranks_closer_drafts_higher():
@@ -23,7 +24,7 @@ def test_chrf_by_hand_on_a_tiny_case():
 
 
 def test_rouge_l_uses_words_and_chinese_characters():
-    assert tokens("I'm OK, 退款3天") == ["i'm", "ok", "退", "款", "3", "天"]
+    assert words("I'm OK, 退款3天") == ["i'm", "ok", "退", "款", "3", "天"]
     assert rouge_l(["a b c d"], ["a b c d"]) == pytest.approx(100)
     # LCS of "a x c d" and "a b c d" is 3 of 4 tokens each way: F1 = 0.75.
     assert rouge_l(["a x c d"], ["a b c d"]) == pytest.approx(75)

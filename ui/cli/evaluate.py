@@ -102,7 +102,7 @@ def drafter(model: str = typer.Option(None, help="A drafter folder or registry v
     generator.warm_up()
     result = evaluate_drafter(examples, generator.generate, progress=not as_json,
                               order_id_pattern=load_knowledge(config.knowledge_dir).shop.order_id_pattern)
-    result = {"model": str(folder), "test": str(path), **result}
+    result = {"folder": str(folder), "test": str(path), **result}
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return

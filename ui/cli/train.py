@@ -147,6 +147,7 @@ def drafter(out: Path = typer.Option(None, help="Write the model here (default: 
             encoder: str = ENCODER,
             epochs: int = typer.Option(12, help="At most this many epochs (early stopping on dev loss)."),
             decoder_layers: int = typer.Option(12, help="Decoder layers (taken from the encoder's first ones)."),
+            learning_rate: float = typer.Option(2e-4, help="AdamW learning rate (the new cross-attention: 5x)."),
             test_fraction: float = typer.Option(0.15, min=0.0, max=0.5,
                                                 help="Share of the Q&A entries held out for `assistant eval drafter`."),
             seed: int = SEED,
@@ -157,7 +158,7 @@ def drafter(out: Path = typer.Option(None, help="Write the model here (default: 
     from finetune.args import DrafterTrainingArgs
 
     try:
-        args = DrafterTrainingArgs(epochs=epochs, decoder_layers=decoder_layers, seed=seed)
+        args = DrafterTrainingArgs(epochs=epochs, decoder_layers=decoder_layers, learning_rate=learning_rate, seed=seed)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     where, metrics = train_drafter_version(settings(), encoder_folder(encoder), args=args, out=out,
