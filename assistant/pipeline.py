@@ -262,7 +262,9 @@ class Assistant:
             latency = (time.perf_counter() - started) * 1000
             # While an agent owns the conversation (hold) the bot stays silent: nothing of its is stored or shown.
             bot = None if decision.action == "hold" else Message(
-                role="bot", text=draft.text, lang=route.lang, action=decision.action, reason=decision.reason,
+                role="bot", text=draft.text, lang=route.lang, action=decision.action,
+                # Stored with the reply: why a model's draft was replaced by the template, when it was.
+                reason=(decision.reason + (f"; model draft not sent: {draft.fallback}" if draft.fallback else ""))[:200],
                 source=draft.source, template_id=draft.template_id, model_versions=rt.versions, latency_ms=latency,
                 retrieved=sources[:1] if draft.template_id else [])
             store.save_turn(session, conversation=conversation, customer=customer, reply=bot, status=new_status,

@@ -1,11 +1,12 @@
 """The drafter on a GPU: bf16, batches of 1 to 64, throughput and latency (about 5 minutes on one GPU).
 
     python bench/drafter_gpu.py --model DIR [--device cuda] [--new-tokens 64] [--seconds 20]
-    python bench/drafter_gpu.py --warm-start ENCODER_DIR ...   # no trained drafter at hand: same shapes
+    python bench/drafter_gpu.py --t5-scratch ...               # no trained drafter at hand: same shapes
+    python bench/drafter_gpu.py --warm-start ENCODER_DIR ...
 
-Speed does not depend on what the weights learned, so `--warm-start` builds the drafter's architecture
-(the encoder on both sides, vocabulary cut to the sample shop's pieces) from an encoder folder instead of
-loading a trained one. Inputs are the sample shop's questions with three retrieved-length answers, the
+Speed does not depend on what the weights learned, so `--t5-scratch` (the default architecture) and
+`--warm-start` (the encoder on both sides, vocabulary cut to the sample shop's pieces) build the
+drafter's architecture, untrained, instead of loading a trained one. Inputs are the sample shop's questions with three retrieved-length answers, the
 drafter's own input format. Every decode runs exactly `--new-tokens` tokens (end-of-sequence ignored),
 so batch sizes compare fairly. Prints one JSON object; figures in bench/README.md when a GPU was lent.
 """
@@ -42,6 +43,7 @@ def main() -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", type=Path, help="a drafter folder (assistant train drafter)")
     source.add_argument("--warm-start", type=Path, help="an encoder folder to build the architecture from")
+    source.add_argument("--t5-scratch", action="store_true", help="build the small T5 the default training builds")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=20.0, help="time per batch size")
@@ -54,13 +56,14 @@ def main() -> None:
     if opts.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit("no GPU visible to torch: install a CUDA build (see DEVELOPERS.md) or use --device cpu")
     started = time.perf_counter()
-    if opts.warm_start:
+    if opts.warm_start or opts.t5_scratch:
         from finetune.args import DrafterTrainingArgs
         from finetune.seq2seq import build_model
 
         folder = Path(tempfile.mkdtemp(prefix="drafter-gpu-"))
-        texts = sample_inputs(2000)
-        model, tokenizer = build_model(opts.warm_start, texts, DrafterTrainingArgs(), folder)
+        architecture = "warm-start" if opts.warm_start else "t5-scratch"
+        model, tokenizer = build_model(opts.warm_start, sample_inputs(2000), DrafterTrainingArgs(architecture=architecture),
+                                       folder)
     else:
         tokenizer = AutoTokenizer.from_pretrained(opts.model, local_files_only=True)
         model = AutoModelForSeq2SeqLM.from_pretrained(opts.model, local_files_only=True)
@@ -69,7 +72,7 @@ def main() -> None:
     inputs = sample_inputs(256)
     result = {"device": torch.cuda.get_device_name() if opts.device.startswith("cuda") else "cpu",
               "dtype": str(dtype).replace("torch.", ""), "new_tokens": opts.new_tokens,
-              "vocabulary": model.config.decoder.vocab_size, "load_seconds": round(time.perf_counter() - started, 1),
+              "vocabulary": len(tokenizer), "load_seconds": round(time.perf_counter() - started, 1),
               "batches": {}}
 
     def decode(batch: list[str]) -> None:

@@ -122,7 +122,10 @@ def data_hash(examples: list[DrafterExample]) -> str:
 
 
 def build_model(encoder: Path, texts: list[str], args: DrafterTrainingArgs, tokenizer_out: Path):
-    """(model, tokenizer): an encoder-decoder warm-started from `encoder`, the tokenizer written to `tokenizer_out`."""
+    """(model, tokenizer): an encoder-decoder warm-started from `encoder` (or a small T5 from scratch,
+    `args.architecture`), the tokenizer written to `tokenizer_out`."""
+    if args.architecture == "t5-scratch":
+        return _t5_from_scratch(texts, tokenizer_out)
     import torch
     from transformers import AutoTokenizer, EncoderDecoderModel
     from transformers.utils import logging as hf_logging
@@ -164,6 +167,34 @@ def build_model(encoder: Path, texts: list[str], args: DrafterTrainingArgs, toke
     return model, tokenizer
 
 
+T5_VOCABULARY = 8000
+
+
+def _t5_from_scratch(texts: list[str], tokenizer_out: Path):
+    """A small T5 (4+4 layers, d_model 256) and a Unigram tokenizer trained on `texts`."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+
+    tokenizer = Tokenizer(models.Unigram())
+    tokenizer.normalizer = normalizers.NFKC()
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    tokenizer.decoder = decoders.Metaspace()
+    tokenizer.train_from_iterator(texts, trainers.UnigramTrainer(
+        vocab_size=T5_VOCABULARY, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>", show_progress=False))
+    tokenizer.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", eos_token="</s>",
+                            unk_token="<unk>").save_pretrained(tokenizer_out)
+    fast = AutoTokenizer.from_pretrained(tokenizer_out, local_files_only=True)
+    config = T5Config(vocab_size=len(fast), d_model=256, d_kv=64, d_ff=1024, num_layers=4, num_decoder_layers=4,
+                      num_heads=4, dropout_rate=0.1, pad_token_id=fast.pad_token_id, eos_token_id=fast.eos_token_id,
+                      decoder_start_token_id=fast.pad_token_id, tie_word_embeddings=True)
+    model = T5ForConditionalGeneration(config)
+    for option in (model.generation_config,):
+        option.decoder_start_token_id, option.pad_token_id, option.eos_token_id = (
+            fast.pad_token_id, fast.pad_token_id, fast.eos_token_id)
+    return model, fast
+
+
 def train_drafter(train: list[DrafterExample], encoder: Path, out: Path, *, dev: list[DrafterExample] | None = None,
                   vocabulary: list[str] = (), args: DrafterTrainingArgs | None = None, log: Log = print,
                   progress: bool = True) -> dict:
@@ -185,9 +216,9 @@ def train_drafter(train: list[DrafterExample], encoder: Path, out: Path, *, dev:
     out = Path(out)
     texts = [t for e in train + dev for t in (e.message, e.target, *e.sources)] + list(vocabulary)
     model, tokenizer = build_model(encoder, texts, args, out)
-    log(f"Drafter: {sum(p.numel() for p in model.parameters()) / 1e6:.0f}M parameters "
+    log(f"Drafter ({args.architecture}): {sum(p.numel() for p in model.parameters()) / 1e6:.0f}M parameters "
         f"({sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6:.0f}M trained), "
-        f"vocabulary {model.config.decoder.vocab_size}; {len(train)} training and {len(dev)} dev pairs")
+        f"vocabulary {len(tokenizer)}; {len(train)} training and {len(dev)} dev pairs")
 
     def encode(rows):
         x = tokenizer([e.input for e in rows], truncation=True, max_length=args.max_input_tokens)["input_ids"]
@@ -226,8 +257,8 @@ def train_drafter(train: list[DrafterExample], encoder: Path, out: Path, *, dev:
     new = {id(p) for name, p in model.named_parameters() if p.requires_grad and
            ("crossattention" in name or "cls.predictions.transform" in name)}
     optimizer = torch.optim.AdamW(
-        [{"params": [p for p in trainable if id(p) not in new], "lr": args.learning_rate},
-         {"params": [p for p in trainable if id(p) in new], "lr": args.learning_rate * args.new_weights_lr_factor}],
+        [{"params": [p for p in trainable if id(p) not in new], "lr": args.lr},
+         {"params": [p for p in trainable if id(p) in new], "lr": args.lr * args.new_weights_lr_factor}],
         weight_decay=args.weight_decay)
     steps = -(-len(train) // args.batch_size) * args.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(steps, args.warmup_fraction))
@@ -270,7 +301,8 @@ def train_drafter(train: list[DrafterExample], encoder: Path, out: Path, *, dev:
                "history": history, "n_train": len(train), "n_dev": len(dev), "data_hash": data_hash(train + dev),
                "train_seconds": round(time.perf_counter() - started, 1)}
     (out / CONFIG_FILE).write_text(json.dumps({
-        "kind": "drafter", "encoder": Path(encoder).name, "args": args.to_dict(), "metrics": metrics,
+        "kind": "drafter", "encoder": Path(encoder).name if args.architecture == "warm-start" else None,
+        "args": args.to_dict(), "metrics": metrics,
         "data_hash": metrics["data_hash"], "input_format": drafter_input("MESSAGE", "INTENT", "SENTIMENT", ["ANSWER"]),
     }, indent=2, ensure_ascii=False), encoding="utf-8")
     log(f"Saved the drafter in {out} ({metrics['train_seconds']:.0f} s; best dev loss {best:.3f} "

@@ -150,6 +150,8 @@ def test_the_assistant_answers_from_templates_while_its_drafter_service_is_down(
     started = time.perf_counter()
     replies = [bot.reply(None, "how much is shipping?") for _ in range(4)]
     assert all(r.action == "answer" and r.source == "template" and r.text for r in replies)
+    stored = next(m for m in bot.transcript(replies[0].conversation_id) if m.role == "bot")
+    assert "model draft not sent: the drafter at http://127.0.0.1:9 did not answer" in stored.reason
     assert time.perf_counter() - started < 4 * 0.5 + 2.0  # at most one timeout each, fewer once the breaker opens
 
 

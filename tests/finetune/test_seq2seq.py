@@ -74,7 +74,8 @@ def test_a_tiny_drafter_trains_saves_and_drafts(tmp_path):
     entries = [e for e in knowledge.faq if e.lang == "en"][:120]
     retriever = history_retriever(entries, HashEmbedder(), tmp_path / "index")
     pairs = qa_examples(entries, retriever, knowledge.shop)
-    args = DrafterTrainingArgs.tiny(epochs=2, trim_vocabulary=False, learning_rate=1e-3, new_weights_lr_factor=1.0,
+    args = DrafterTrainingArgs.tiny(architecture="warm-start", epochs=2, trim_vocabulary=False, learning_rate=1e-3,
+                                    new_weights_lr_factor=1.0,
                                     batch_size=16)
     metrics = train_drafter(pairs, minilm_path(), tmp_path / "drafter", args=args, log=lambda _: None, progress=False)
     history = metrics["history"]
@@ -101,3 +102,20 @@ def test_the_evaluation_scores_what_customers_would_read():
     assert result["model_raw"]["chrf"] < 100 and result["latency_ms"]["p50"] >= 0 and result["n"] == 4
     with pytest.raises(ValueError):
         evaluate_drafter([], lambda inputs: [])
+
+
+@pytest.mark.integration
+def test_a_small_t5_from_scratch_trains_with_its_own_tokenizer(tmp_path):
+    from transformers import AutoTokenizer
+
+    knowledge = load_knowledge(KNOWLEDGE)
+    entries = [e for e in knowledge.faq if e.intent in ("shipping_time", "shipping_cost", "refund_status")]
+    retriever = history_retriever(entries, HashEmbedder(), tmp_path / "index")
+    pairs = qa_examples(entries, retriever, knowledge.shop)
+    args = DrafterTrainingArgs.tiny(architecture="t5-scratch", epochs=2, learning_rate=1e-3, batch_size=16)
+    metrics = train_drafter(pairs, minilm_path(), tmp_path / "t5", args=args, log=lambda _: None, progress=False)
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "t5")
+    assert tokenizer.decode(tokenizer("退款多久到账")["input_ids"], skip_special_tokens=True) == "退款多久到账"
+    assert tokenizer("hi")["input_ids"][-1] == tokenizer.eos_token_id  # targets end, so drafts can end
+    assert metrics["dev_loss"] < 8.0 and json.loads((tmp_path / "t5" / "drafter.json").read_text())["encoder"] is None
+    assert len(Seq2SeqGenerator(tmp_path / "t5", Decoding(max_new_tokens=8)).generate([pairs[0].input])) == 1

@@ -145,9 +145,12 @@ def classifier(data: Path = typer.Option(None, help="CSV, JSONL or CLINC-style J
 def drafter(out: Path = typer.Option(None, help="Write the model here (default: a new registry version; "
                                                 "`assistant models promote drafter/VERSION` makes it the active one)."),
             encoder: str = ENCODER,
-            epochs: int = typer.Option(12, help="At most this many epochs (early stopping on dev loss)."),
-            decoder_layers: int = typer.Option(12, help="Decoder layers (taken from the encoder's first ones)."),
-            learning_rate: float = typer.Option(2e-4, help="AdamW learning rate (the new cross-attention: 5x)."),
+            epochs: int = typer.Option(40, help="At most this many epochs (early stopping on dev loss)."),
+            architecture: str = typer.Option("t5-scratch", help="t5-scratch (a small T5 and tokenizer trained here) "
+                                                                "or warm-start (the encoder on both sides)."),
+            decoder_layers: int = typer.Option(6, help="Warm start: decoder layers (the encoder's first ones)."),
+            learning_rate: float = typer.Option(0.0, help="AdamW learning rate [default: 1e-3 t5-scratch, "
+                                                          "3e-4 warm-start (its new cross-attention 5x)]."),
             test_fraction: float = typer.Option(0.15, min=0.0, max=0.5,
                                                 help="Share of the Q&A entries held out for `assistant eval drafter`."),
             seed: int = SEED,
@@ -158,7 +161,8 @@ def drafter(out: Path = typer.Option(None, help="Write the model here (default: 
     from finetune.args import DrafterTrainingArgs
 
     try:
-        args = DrafterTrainingArgs(epochs=epochs, decoder_layers=decoder_layers, learning_rate=learning_rate, seed=seed)
+        args = DrafterTrainingArgs(architecture=architecture, epochs=epochs, decoder_layers=decoder_layers,
+                                   learning_rate=learning_rate, seed=seed)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     where, metrics = train_drafter_version(settings(), encoder_folder(encoder), args=args, out=out,
