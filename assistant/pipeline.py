@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -130,8 +131,6 @@ class Assistant:
                                         breaker=CircuitBreaker(settings.drafter_breaker_failures,
                                                                settings.drafter_breaker_seconds))
         else:
-            from pathlib import Path
-
             from assistant.seq2seq import Seq2SeqGenerator
 
             folder = Path(settings.drafter_model) if settings.drafter_model else registry.folder(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -189,9 +188,9 @@ def _t5_from_scratch(texts: list[str], tokenizer_out: Path):
                       num_heads=4, dropout_rate=0.1, pad_token_id=fast.pad_token_id, eos_token_id=fast.eos_token_id,
                       decoder_start_token_id=fast.pad_token_id, tie_word_embeddings=True)
     model = T5ForConditionalGeneration(config)
-    for option in (model.generation_config,):
-        option.decoder_start_token_id, option.pad_token_id, option.eos_token_id = (
-            fast.pad_token_id, fast.pad_token_id, fast.eos_token_id)
+    generation = model.generation_config
+    generation.decoder_start_token_id, generation.pad_token_id, generation.eos_token_id = (
+        fast.pad_token_id, fast.pad_token_id, fast.eos_token_id)
     return model, fast
 
 
@@ -309,6 +308,3 @@ def train_drafter(train: list[DrafterExample], encoder: Path, out: Path, *, dev:
         f"at epoch {metrics['best_epoch']})")
     return metrics
 
-
-def scratch_folder() -> Path:
-    return Path(tempfile.mkdtemp(prefix="drafter-history-"))

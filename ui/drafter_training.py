@@ -3,7 +3,7 @@ folder (a registry version, or a given folder), with its held-out test pairs bes
 
 from __future__ import annotations
 
-import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +16,8 @@ from assistant.settings import Settings
 from assistant.tables import ApprovedAnswer
 from finetune.args import DrafterTrainingArgs
 from finetune.datasets import export, read_holdout, write_jsonl
-from finetune.seq2seq import (DrafterExample, history_retriever, qa_examples, reply_examples, scratch_folder,
-                              split_groups, train_drafter)
+from finetune.seq2seq import (DrafterExample, history_retriever, qa_examples, reply_examples, split_groups,
+                              train_drafter)
 from retrieval.faq_index import read_entries
 from retrieval.knowledge import load_knowledge
 from ui.bootstrap import ensure_ready
@@ -40,18 +40,15 @@ def drafter_pairs(settings: Settings, *, test_fraction: float, seed: int, embedd
     with Session(engine) as session:  # an answer agents approved in a held-out conversation stays held out
         approved_in = dict(session.exec(select(ApprovedAnswer.entry_id, ApprovedAnswer.conversation_id)).all())
     history, held = split_groups(entries, test_fraction, seed, salt="test", key=lambda entry: entry.id)
-    moved = [e for e in history if approved_in.get(e.id) in frozen]
-    history, held = [e for e in history if e not in moved], held + moved
-    folder = scratch_folder()
-    try:
-        retriever = history_retriever(history, embedder, folder)
+    held += [e for e in history if approved_in.get(e.id) in frozen]
+    history = [e for e in history if approved_in.get(e.id) not in frozen]
+    with tempfile.TemporaryDirectory(prefix="drafter-history-") as folder:
+        retriever = history_retriever(history, embedder, Path(folder))
         train = qa_examples(history, retriever, knowledge.shop)
         test = qa_examples(held, retriever, knowledge.shop)
         data = export(engine, holdout=frozen)
         train += reply_examples(data.drafter_train, retriever, knowledge.shop)
         test += reply_examples(data.drafter_holdout, retriever, knowledge.shop)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
     log(f"Drafter pairs: {len(train)} for training ({len(data.drafter_train)} agent replies), {len(test)} held out "
         f"({len(held)} Q&A entries, {len(data.drafter_holdout)} agent replies)")
     return train, test

@@ -67,8 +67,8 @@ def sync_index_version(settings: Settings, knowledge: Knowledge, *, embedder: Em
 
 def import_qa_version(settings: Settings, knowledge: Knowledge, path: Path, *, embedder: Embedder | None = None,
                       intents: list[str] | None = None, log: Log = print,
-                      progress: bool = True) -> tuple[str, IngestReport, ImportNotes]:
-    """Add a Q&A export (CSV or JSONL) to the active index as a new active version.
+                      progress: bool = True) -> tuple[str, IngestReport, ImportNotes, FaqIndex]:
+    """Add a Q&A export (CSV or JSONL) to the active index as a new active version (returned with it).
 
     Rows are checked first (nothing is imported from a file with problems), masked for personal data,
     then embedded in batches; near-duplicate questions are skipped (`dedup_threshold`). Intents other
@@ -90,8 +90,8 @@ def import_qa_version(settings: Settings, knowledge: Knowledge, path: Path, *, e
                                progress=progress, total=rows)
         return active
 
-    version, _ = _new_version(settings, add, {"change": f"add {Path(path).name}"}, embedder=embedder, log=log)
-    return version, report, notes
+    version, faq = _new_version(settings, add, {"change": f"add {Path(path).name}"}, embedder=embedder, log=log)
+    return version, report, notes, faq
 
 
 APPROVED_FILE = "approved-answers.jsonl"
@@ -116,9 +116,9 @@ def add_approved_answers(settings: Settings, knowledge: Knowledge, engine, *, em
     path = settings.home / "datasets" / APPROVED_FILE
     write_jsonl(path, ({"id": a.entry_id, "question": a.question, "answer": a.answer, "intent": a.intent or "",
                         **({"lang": a.lang} if a.lang else {})} for a in pending))
-    version, report, notes = import_qa_version(settings, knowledge, path, embedder=embedder, intents=intents,
-                                               log=log, progress=progress)
-    indexed = {e.id for e in read_entries(Registry(settings.models_dir).folder("index", version)).values()}
+    version, report, _, faq = import_qa_version(settings, knowledge, path, embedder=embedder, intents=intents,
+                                                log=log, progress=progress)
+    indexed = {a.entry_id for a in pending if faq.get(a.entry_id) is not None}
     repeats = dict(report.duplicates)  # question -> the entry it repeats
     skipped = [{"approved": a.id, "question": a.question, "repeats": repeats.get(a.question)}
                for a in pending if a.entry_id not in indexed]

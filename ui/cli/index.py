@@ -34,7 +34,7 @@ def add(file: Path = typer.Argument(..., help="A Q&A export: .csv with a header 
     from ui.index_versions import import_qa_version
 
     config = settings()
-    version, report, notes = import_qa_version(config, load_knowledge(config.knowledge_dir), file, log=log,
+    version, report, notes, _ = import_qa_version(config, load_knowledge(config.knowledge_dir), file, log=log,
                                                progress=not as_json)
     result = {"index": version, "rows": notes.rows, **report.as_dict(),
               "unknown_intents": notes.unknown_intents, "answers_with_literal_braces": notes.literal_braces,
