@@ -4,7 +4,9 @@ kinds of personal data it contained (masked before this runs, so only the kind i
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.pii import TAGS
 
@@ -24,11 +26,37 @@ _DATE = re.compile(
 
 @dataclass(frozen=True)
 class Entity:
-    kind: str   # order_id | amount | date | phone | email | card | id_number
-    value: str  # the text as written; for personal data, its mask tag
+    kind: str   # order_id | product | amount | date | phone | email | card | id_number
+    value: str  # the text as written; for a product, its catalog name; for personal data, its mask tag
 
 
-def extract_entities(text: str, order_id_pattern: str) -> tuple[Entity, ...]:
+@lru_cache(maxsize=8)
+def _product_pattern(products: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[re.Pattern | None, dict[str, str]]:
+    """One alternation of every alias, longest first, and alias (lower-cased) -> product name."""
+    names = {alias.lower(): name for name, aliases in products for alias in aliases}
+    if not names:
+        return None, names
+    # Latin words match whole ("cable", not "cabled"); Chinese has no spaces, so a substring is the word.
+    alternatives = [rf"(?<![A-Za-z0-9]){re.escape(a)}(?![A-Za-z0-9])" if a.isascii() else re.escape(a)
+                    for a in sorted(names, key=len, reverse=True)]
+    return re.compile("|".join(alternatives), re.IGNORECASE), names
+
+
+def product_mentions(text: str, products: Mapping[str, tuple[str, ...]]) -> list[tuple[int, str]]:
+    """(position, product name) of every catalog product the text names, by any of its aliases.
+
+    Example:
+        >>> product_mentions("my earbuds and 充电宝", {"Wireless earbuds": ("earbuds",), "Power bank": ("充电宝",)})
+        [(3, 'Wireless earbuds'), (15, 'Power bank')]
+    """
+    pattern, names = _product_pattern(tuple((name, tuple(aliases)) for name, aliases in products.items()))
+    if pattern is None:
+        return []
+    return [(m.start(), names[m.group().lower()]) for m in pattern.finditer(text)]
+
+
+def extract_entities(text: str, order_id_pattern: str,
+                     products: Mapping[str, tuple[str, ...]] | None = None) -> tuple[Entity, ...]:
     """Entities in a masked message, in order of appearance.
 
     Example:
@@ -38,6 +66,11 @@ def extract_entities(text: str, order_id_pattern: str) -> tuple[Entity, ...]:
     found: list[tuple[int, Entity]] = []
     for m in re.finditer(rf"(?<![A-Za-z0-9])(?:{order_id_pattern})(?![A-Za-z0-9])", text, re.IGNORECASE):
         found.append((m.start(), Entity("order_id", m.group().upper())))
+    seen: set[str] = set()
+    for start, name in product_mentions(text, products or {}):
+        if name not in seen:  # "earbuds ... the earbuds" is one product mentioned
+            seen.add(name)
+            found.append((start, Entity("product", name)))
     for m in _AMOUNT.finditer(text):
         found.append((m.start(), Entity("amount", m.group().strip())))
     for m in _DATE.finditer(text):

@@ -99,7 +99,7 @@ class Assistant:
         kind = "classifier" if versions.get("classifier") else "router"
         # Folders from the pointers read once, so the versions stamped on replies are the ones loaded.
         router = Router(registry.folder(kind, versions.get(kind)), embedder,
-                        order_id_pattern=knowledge.shop.order_id_pattern,
+                        order_id_pattern=knowledge.shop.order_id_pattern, products=knowledge.shop.products,
                         min_confidence=settings.min_intent_confidence, int8=settings.classifier_int8)
         retriever = Retriever(registry.folder("index", versions.get("index")), embedder,
                               lexical_weight=settings.lexical_weight,

@@ -16,10 +16,11 @@ from pathlib import Path
 
 from assistant.errors import ModelMissing
 
-KINDS = ("router", "classifier", "index", "drafter")
+KINDS = ("router", "classifier", "index", "drafter", "reviews")
 # What makes a version of each kind, for the message when none is active.
 MAKERS = {"router": "assistant train router", "classifier": "assistant train classifier",
-          "index": "assistant index build", "drafter": "assistant train drafter"}
+          "index": "assistant index build", "drafter": "assistant train drafter",
+          "reviews": "assistant train reviews FILE"}
 ACTIVE_FILE = "ACTIVE"
 VERSION_FILE = "version.json"
 # In a staging folder: the id of the process writing it.

@@ -21,7 +21,7 @@ from assistant.classifier import CONFIG_FILE as CLASSIFIER_CONFIG
 from assistant.classifier import TextClassifier
 from assistant.entities import extract_entities
 from assistant.errors import ModelMissing
-from assistant.types import Route
+from assistant.types import Reading, Route
 from retrieval.embedder import Embedder
 from retrieval.language import detect_language
 from retrieval.lexical import hashed_ngrams
@@ -47,6 +47,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def readings(labels: list[str], probs: np.ndarray) -> list[Reading]:
+    """A sentiment reading per row of class probabilities over `labels`."""
+    negative = labels.index("negative") if "negative" in labels else None
+    return [Reading(labels[int(row.argmax())], float(row[negative]) if negative is not None else 0.0)
+            for row in probs]
 
 
 class LinearHead:
@@ -94,6 +101,7 @@ class Router:
             written by `finetune.classifier.train_classifier` (with intent and sentiment heads).
         embedder: the embedder the linear heads were trained on (checked against `router.json`).
         order_id_pattern: the shop's order-id regular expression, for entity extraction.
+        products: the shop's catalog (name -> aliases), for product mentions.
         min_confidence: below this intent probability the linear heads flag the message out of scope.
         int8: run a fine-tuned classifier's encoder quantised to int8.
 
@@ -104,12 +112,13 @@ class Router:
     """
 
     def __init__(self, folder: Path, embedder: Embedder, *, order_id_pattern: str, min_confidence: float = 0.3,
-                 int8: bool = False):
+                 int8: bool = False, products: dict[str, tuple[str, ...]] | None = None):
         self.folder = Path(folder)
         self.int8 = int8
         self._classifier: TextClassifier | None = None
         self.embedder = embedder
         self.order_id_pattern = order_id_pattern
+        self.products = products or {}
         self.min_confidence = min_confidence
         self._heads: dict[str, LinearHead] | None = None
         self._config: dict = {}
@@ -142,6 +151,21 @@ class Router:
         self.warm_up()
         return self._config
 
+    def sentiments(self, texts: list[str], batch_size: int = 64) -> list[Reading]:
+        """The sentiment head's reading of each text, in batches (the review analysis without a review model)."""
+        self.warm_up()
+        out: list[Reading] = []
+        for start in range(0, len(texts), batch_size):
+            batch = texts[start:start + batch_size]
+            if self._classifier is not None:
+                predictions = self._classifier.predict(batch)
+                out += readings(predictions.labels["sentiment"], predictions.probs["sentiment"])
+            else:
+                dense, ngrams = router_features(batch, self.embedder, self._config["n_features"])
+                head = self._heads["sentiment"]
+                out += readings(head.labels, head.probabilities(dense, ngrams))
+        return out
+
     def route(self, text: str) -> Route:
         """Intent with confidence, out-of-scope flag, sentiment with score, entities, language."""
         self.warm_up()
@@ -165,7 +189,7 @@ class Router:
             sentiment=sentiments[mood],
             sentiment_score=float(sentiment_p[mood]),
             negative_score=negative,
-            entities=extract_entities(text, self.order_id_pattern),
+            entities=extract_entities(text, self.order_id_pattern, self.products),
             lang=detect_language(text),
             intent_ranking=tuple((intents[i], float(intent_p[i])) for i in np.argsort(-intent_p)[:5]),
         )

@@ -120,6 +120,22 @@ class Settings(BaseSettings):
     # Web origins allowed to call the API besides those given to shop keys (`assistant keys create --origin`).
     cors_origins: list[str] = []
 
+    # Spike alerts (assistant/alerts.py): the share of negative messages or reviews of an intent, product or
+    # aspect in the last `alert_window_hours` against the `alert_baseline_days` before, one-sided Fisher
+    # exact test at `alert_alpha` (Bonferroni over the keys tested), with a rise of at least `alert_min_lift`.
+    alert_window_hours: float = Field(default=24.0, gt=0)
+    alert_baseline_days: float = Field(default=14.0, gt=0)
+    alert_alpha: float = Field(default=0.01, gt=0.0, lt=1.0)
+    # Rows a key needs in the window and in the baseline before it is tested.
+    alert_min_window: int = Field(default=10, ge=1)
+    alert_min_baseline: int = Field(default=20, ge=1)
+    alert_min_lift: float = Field(default=0.10, ge=0.0, lt=1.0)
+    # How often (seconds) a running server checks for spikes; 0 turns the periodic check off (review
+    # batches are still checked when analysed, and `assistant alerts check` runs one).
+    alert_check_seconds: float = Field(default=300.0, ge=0.0)
+    # Each new alert is POSTed here as JSON when set (Slack-style incoming webhooks, a pager, ...).
+    alert_webhook_url: str = ""
+
     # Where `assistant serve` listens.
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)

@@ -75,7 +75,7 @@ class Message(MessageBase, table=True):
     corrected_intent: str | None = Field(default=None, max_length=64, index=True)  # listed by the console
     corrected_sentiment: str | None = Field(default=None, max_length=16)
     conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=32)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)  # dashboard ranges
 
 
 class MessagePublic(MessageBase):
@@ -145,3 +145,54 @@ class ApprovedAnswer(SQLModel, table=True):
     index_version: str | None = Field(default=None, max_length=64)  # the index version that added it
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     added_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ReviewBatch(SQLModel, table=True):
+    """One file of product reviews analysed by `assistant analyze reviews` or the dashboard's upload."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)                          # the file's name
+    status: str = Field(default="running", max_length=16)      # running | done | failed
+    rows: int = 0                                              # reviews analysed and stored
+    skipped: int = 0                                           # rows without text, or unreadable
+    model: str | None = Field(default=None, max_length=100)    # the sentiment model that read them
+    report_dir: str | None = None                              # the markdown + PNG report's folder
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)
+    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class Review(SQLModel, table=True):
+    """One analysed review: its masked text, what it is about, and what the models read in it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="reviewbatch.id", index=True)
+    text: str                                                  # masked
+    product: str | None = Field(default=None, max_length=200, index=True)  # the file's product column
+    reviewed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True), index=True)
+    rating: float | None = None
+    lang: str | None = Field(default=None, max_length=8)
+    sentiment: str = Field(max_length=16)                      # positive | neutral | negative
+    negative_score: float                                      # the model's probability of negative
+    # {"delivery": "negative", "quality": "positive"}: the sentiment of the clauses naming each aspect
+    aspects: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    mentions: list | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))  # catalog products named
+
+
+class Alert(SQLModel, table=True):
+    """A significant rise of negative messages or reviews for one intent, product or aspect."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)
+    source: str = Field(max_length=16)                         # messages | reviews
+    scope: str = Field(max_length=16)                          # intent | product | aspect | all
+    key: str = Field(max_length=200)
+    window_start: datetime = Field(sa_type=DateTime(timezone=True))
+    window_end: datetime = Field(sa_type=DateTime(timezone=True))
+    window_negative: int
+    window_total: int
+    baseline_negative: int
+    baseline_total: int
+    p_value: float
+    test: str = Field(max_length=200)                          # the test and its correction, in words
+    webhook: str | None = Field(default=None, max_length=200)  # what the webhook answered, if one is set

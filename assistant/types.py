@@ -99,3 +99,11 @@ class Reply:
             "notices": list(self.notices),
             "latency_ms": round(self.latency_ms, 1),
         }
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The sentiment of one text (a review, or a clause of one)."""
+
+    sentiment: str          # positive | neutral | negative
+    negative_score: float   # the probability of negative

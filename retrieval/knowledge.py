@@ -58,6 +58,8 @@ class Shop:
     name: dict[str, str]
     order_id_pattern: str
     facts: dict[str, dict[str, str]]
+    # product name -> the words customers call it by (any language), for product mentions
+    products: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def fact_values(self, lang: str) -> dict[str, str]:
         """The facts in one language, ready for `str.format_map`."""
@@ -230,9 +232,31 @@ def _read_shop(path: Path, problems: list[Problem]) -> Shop | None:
             problems.append(Problem(str(path), 0, f"fact name '{key}' is reserved for a value from the message"))
         else:
             facts[key] = _per_language(value, f"facts.{key}", path, problems)
+    products = _read_products(data.get("products"), path, problems)
     if len(problems) > before:
         return None
-    return Shop(name, str(pattern), facts)
+    return Shop(name, str(pattern), facts, products)
+
+
+def _read_products(value, path: Path, problems: list[Problem]) -> dict[str, tuple[str, ...]]:
+    """`products: [{name: ..., aliases: [...]}, ...]` as {name: (name, *aliases)}."""
+    products: dict[str, tuple[str, ...]] = {}
+    if value is None:
+        return products
+    if not isinstance(value, list):
+        problems.append(Problem(str(path), 0, "products must be a list of {name: ..., aliases: [...]}"))
+        return products
+    for number, item in enumerate(value, 1):
+        name = item.get("name") if isinstance(item, dict) else None
+        aliases = item.get("aliases", []) if isinstance(item, dict) else None
+        if not isinstance(name, str) or not name.strip() or not isinstance(aliases, list) \
+                or not all(isinstance(a, str) and a.strip() for a in aliases):
+            problems.append(Problem(str(path), 0, f"products item {number} must be {{name: text, aliases: [text, ...]}}"))
+        elif name.strip() in products:
+            problems.append(Problem(str(path), 0, f"product {name.strip()!r} is listed twice"))
+        else:
+            products[name.strip()] = tuple(dict.fromkeys([name.strip(), *(a.strip() for a in aliases)]))
+    return products
 
 
 def _per_language(value, what: str, path: Path, problems: list[Problem]) -> dict[str, str]:

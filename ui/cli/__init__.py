@@ -11,7 +11,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import typer  # noqa: E402
 
-from ui.cli import agents, chat, drafter, evaluate, finetune, index, keys, knowledge, models, serve, train  # noqa: E402
+from ui.cli import (agents, alerts, analyze, chat, drafter, evaluate, finetune, index, keys, knowledge, models,  # noqa: E402
+                    serve, train)
 
 app = typer.Typer(help="Offline bilingual customer-service assistant for online shops.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -26,6 +27,8 @@ app.add_typer(agents.app, name="agents")
 app.add_typer(models.app, name="models")
 app.add_typer(finetune.app, name="finetune")
 app.add_typer(drafter.app, name="drafter")
+app.add_typer(analyze.app, name="analyze")
+app.add_typer(alerts.app, name="alerts")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""`assistant train router|classifier`: train the bootstrap router or fine-tune the classifier."""
+"""`assistant train router|classifier|drafter|reviews`: train the models the assistant serves."""
 
 from __future__ import annotations
 
@@ -172,3 +172,42 @@ def drafter(out: Path = typer.Option(None, help="Write the model here (default: 
         return
     print(f"drafter {where.get('drafter', out)} saved ({metrics['train_seconds']:.0f} s, {metrics['n_train']} pairs, "
           f"best dev loss {metrics['dev_loss']:.3f}); measure it with `assistant eval drafter`")
+
+
+@app.command("reviews")
+@domain_errors
+def reviews(file: Path = typer.Argument(..., help="A CSV or JSON Lines file of reviews with a label column "
+                                               "(1/0, positive/negative/neutral, 好评/差评) or star ratings (1-2 negative, "
+                                               "3 neutral, 4-5 positive)."),
+            label_column: str | None = typer.Option(None, help="The label column, if not label/sentiment/polarity."),
+            text_column: str | None = typer.Option(None, help="The text column, if not text/review/评论."),
+            product_column: str | None = typer.Option(None, help="The product column (held-out accuracy per product)."),
+            rating_column: str | None = typer.Option(None, help="The star-rating column, if not rating/stars/评分."),
+            holdout: float = typer.Option(0.2, help="Share of reviews held out to measure accuracy."),
+            use_encoder: bool = typer.Option(False, "--encoder", help="Join the sentence encoder's embedding to the "
+                                             "n-grams (better with few labelled reviews; ~100x slower to read)."),
+            seed: int = SEED,
+            as_json: bool = typer.Option(False, "--json", help="Print the version and its metrics as JSON.")) -> None:
+    """Train the review sentiment model that `assistant analyze reviews` and the dashboard use, and make it active."""
+    from assistant.models import embedder_from_settings
+    from finetune.args import ReviewTrainingArgs
+    from ui.cli.analyze import columns_option
+    from ui.review_analysis import train_review_version
+
+    try:
+        args = ReviewTrainingArgs(holdout_fraction=holdout, seed=seed, encoder=use_encoder)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    config = settings()
+    version, metrics = train_review_version(
+        config, file, args=args, columns=columns_option(text_column, product_column, None, rating_column, label_column),
+        embedder=lambda: embedder_from_settings(config, log), log=log, progress=not as_json)
+    if as_json:
+        print(json.dumps({"reviews": version, "metrics": metrics}, ensure_ascii=False))
+        return
+    print(f"review model {version} is active ({metrics['train_size']} reviews, {metrics['seconds']:.0f} s)")
+    if "holdout" in metrics:
+        h = metrics["holdout"]
+        print(f"held-out ({h['n']} reviews): accuracy {h['accuracy']:.4f}, macro-F1 {h['macro_f1']:.4f}")
+        for name, m in h.get("per_product", {}).items():
+            print(f"  {name}: {m['accuracy']:.4f} (n={m['n']})")
