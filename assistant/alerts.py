@@ -3,32 +3,34 @@ significantly above its recent baseline.
 
 The test, for each key with enough traffic: the last `window` (default 24 h) against the `baseline`
 before it (default 14 days), a one-sided Fisher exact test of "the window's negative share is higher"
-on the 2x2 table (negative, not negative) x (window, baseline). One check tests many keys at once, so
-the significance level is Bonferroni-corrected (alpha / keys tested), and the rise must also be large
-enough to act on (`min_lift`, in share points). A key alerts at most once per window. Tested keys need
-`min_window` rows in the window and `min_baseline` in the baseline: a handful of messages proves nothing.
+on the 2x2 table (negative, not negative) x (window, baseline). The units counted are conversations
+(negative when any of their messages in that period was) and reviews: one angry customer writing twelve
+messages is one negative conversation, not twelve observations. One check tests many keys of both
+sources at once, so the significance level is Bonferroni-corrected (alpha / keys tested), and the rise
+must also be large enough to act on (`min_lift`, in share points). A key alerts at most once per window.
+Tested keys need `min_window` units in the window and `min_baseline` in the baseline.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from scipy.stats import fisher_exact
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from assistant import store
-from assistant.errors import AssistantError
 from assistant.tables import Alert, Message, Review, ReviewBatch, utcnow
 
 log = logging.getLogger(__name__)
@@ -91,12 +93,12 @@ def p_value(counts: Counts) -> float:
     return float(fisher_exact(table, alternative="greater").pvalue)
 
 
-def find_spikes(source: str, counts: dict[tuple[str, str], Counts], rule: AlertRule) -> tuple[list[Spike], int]:
-    """The keys whose negative share rose significantly, and how many keys were tested."""
+def find_spikes(counts: dict[tuple[str, str, str], Counts], rule: AlertRule) -> tuple[list[Spike], int]:
+    """The (source, scope, key)s whose negative share rose significantly, and how many keys were tested."""
     tested = {key: c for key, c in counts.items()
               if c.window_total >= rule.min_window and c.baseline_total >= rule.min_baseline}
     spikes = []
-    for (scope, key), c in sorted(tested.items()):
+    for (source, scope, key), c in sorted(tested.items()):
         lift = c.window_negative / c.window_total - c.baseline_negative / c.baseline_total
         if lift < rule.min_lift:
             continue
@@ -106,36 +108,44 @@ def find_spikes(source: str, counts: dict[tuple[str, str], Counts], rule: AlertR
     return spikes, len(tested)
 
 
+def _as_utc(moment: datetime | str) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite returns naive ones, or text from COALESCE)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
 def _tally(rows, start: datetime, split: datetime) -> dict[tuple[str, str], Counts]:
-    """Counts per key from (moment, [(scope, key, negative), ...]) rows."""
-    tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for moment, keys in rows:
-        if moment.tzinfo is None:  # SQLite returns naive datetimes; the store writes UTC
-            moment = moment.replace(tzinfo=split.tzinfo)
+    """Counts per key from (moment, unit, [(scope, key, negative), ...]) rows: a unit (a conversation, a review)
+    counts once per key and period, negative when any of its rows there was."""
+    units: dict[tuple[str, str], tuple[dict, dict]] = defaultdict(lambda: ({}, {}))
+    for moment, unit, keys in rows:
+        moment = _as_utc(moment)
         if moment < start:
             continue
-        recent = moment >= split
+        period = 0 if moment >= split else 1
         for scope, key, negative in keys:
-            counts = tally[(scope, key)]
-            counts[0 if recent else 2] += int(negative)
-            counts[1 if recent else 3] += 1
-    return {key: Counts(*values) for key, values in tally.items()}
+            seen = units[(scope, key)][period]
+            seen[unit] = seen.get(unit, False) or negative
+    return {key: Counts(sum(window.values()), len(window), sum(baseline.values()), len(baseline))
+            for key, (window, baseline) in units.items()}
 
 
 def message_counts(session: Session, *, now: datetime, rule: AlertRule) -> dict[tuple[str, str], Counts]:
-    """Customer messages per key: all, each intent, each product named (agents' corrections win)."""
+    """Conversations per key (all, each intent, each product named) from their customer messages; agents'
+    corrections win."""
     start, split = now - rule.window - rule.baseline, now - rule.window
-    query = (select(Message.created_at, Message.intent, Message.corrected_intent, Message.sentiment,
-                    Message.corrected_sentiment, Message.entities)
+    query = (select(Message.created_at, Message.conversation_id, Message.intent, Message.corrected_intent,
+                    Message.sentiment, Message.corrected_sentiment, Message.entities)
              .where(Message.role == "customer", Message.created_at >= start, Message.created_at < now)
              .execution_options(yield_per=1000))
 
     def rows():
-        for created, intent, fixed_intent, sentiment, fixed_sentiment, entities in session.exec(query):
+        for created, conversation, intent, fixed_intent, sentiment, fixed_sentiment, entities in session.exec(query):
             negative = (fixed_sentiment or sentiment) == "negative"
             keys = [("all", "all", negative), ("intent", fixed_intent or intent or "unknown", negative)]
             keys += [("product", e["value"], negative) for e in entities or () if e.get("kind") == "product"]
-            yield created, keys
+            yield created, conversation, keys
 
     return _tally(rows(), start, split)
 
@@ -147,20 +157,18 @@ def review_counts(session: Session, *, now: datetime, rule: AlertRule) -> dict[t
     """
     start, split = now - rule.window - rule.baseline, now - rule.window
     moment = func.coalesce(Review.reviewed_at, ReviewBatch.created_at)
-    query = (select(moment, Review.product, Review.sentiment, Review.aspects)
+    query = (select(moment, Review.id, Review.product, Review.sentiment, Review.aspects)
              .join(ReviewBatch, ReviewBatch.id == Review.batch_id)
              .where(moment >= start, moment < now).execution_options(yield_per=1000))
 
     def rows():
-        for at, product, sentiment, aspects in session.exec(query):
-            if isinstance(at, str):  # SQLite's COALESCE of two datetimes comes back as text
-                at = datetime.fromisoformat(at)
+        for at, review, product, sentiment, aspects in session.exec(query):
             negative = sentiment == "negative"
             keys = [("all", "all", negative)]
             if product:
                 keys.append(("product", product, negative))
             keys += [("aspect", aspect, mood == "negative") for aspect, mood in (aspects or {}).items()]
-            yield at, keys
+            yield at, review, keys
 
     return _tally(rows(), start, split)
 
@@ -170,25 +178,35 @@ def _recently_alerted(session: Session, *, now: datetime, rule: AlertRule) -> se
     return {tuple(row) for row in recent}
 
 
+# One check at a time in a process (the periodic thread, an upload, "Check now"): the test for an alert
+# already recorded and the insert must not interleave.
+_CHECKING = threading.Lock()
+
+
 def run_check(engine: Engine, *, rule: AlertRule | None = None, now: datetime | None = None,
               sources: tuple[str, ...] = SOURCES, webhook_url: str = "", webhook_timeout: float = 5.0) -> list[Alert]:
-    """Test every key of every source; record (and POST to the webhook) each new spike. Returns the new alerts."""
+    """Test every key of every source together; record (and POST to the webhook) each new spike.
+
+    Returns the new alerts.
+    """
     rule = rule or AlertRule()
     now = now or utcnow()
     created: list[Alert] = []
-    with store.transaction(engine) as session:
+    with _CHECKING, store.transaction(engine) as session:
         known = _recently_alerted(session, now=now, rule=rule)
+        counts = {}
         for source in sources:
-            counts = (message_counts if source == "messages" else review_counts)(session, now=now, rule=rule)
-            spikes, tested = find_spikes(source, counts, rule)
-            for spike in spikes:
-                if (spike.source, spike.scope, spike.key) in known:
-                    continue
-                alert = Alert(source=source, scope=spike.scope, key=spike.key[:200], window_start=now - rule.window,
-                              window_end=now, p_value=spike.p_value, test=rule.describe(tested)[:200],
-                              **asdict(spike.counts))
-                session.add(alert)
-                created.append(alert)
+            found = (message_counts if source == "messages" else review_counts)(session, now=now, rule=rule)
+            counts |= {(source, scope, key): c for (scope, key), c in found.items()}
+        spikes, tested = find_spikes(counts, rule)
+        for spike in spikes:
+            if (spike.source, spike.scope, spike.key[:200]) in known:
+                continue
+            alert = Alert(source=spike.source, scope=spike.scope, key=spike.key[:200], window_start=now - rule.window,
+                          window_end=now, p_value=spike.p_value, test=rule.describe(tested)[:200],
+                          **asdict(spike.counts))
+            session.add(alert)
+            created.append(alert)
         session.flush()
         for alert in created:
             session.refresh(alert)
@@ -210,7 +228,8 @@ def alert_payload(alert: Alert) -> dict:
     """The JSON a webhook receives."""
     share = lambda n, total: round(n / total, 4) if total else 0.0  # noqa: E731
     return {"event": "negative_sentiment_spike", "id": alert.id, "source": alert.source, "scope": alert.scope,
-            "key": alert.key, "window_start": alert.window_start.isoformat(), "window_end": alert.window_end.isoformat(),
+            "key": alert.key, "window_start": _as_utc(alert.window_start).isoformat(),
+            "window_end": _as_utc(alert.window_end).isoformat(),
             "window": {"negative": alert.window_negative, "total": alert.window_total,
                        "share": share(alert.window_negative, alert.window_total)},
             "baseline": {"negative": alert.baseline_negative, "total": alert.baseline_total,
@@ -227,9 +246,10 @@ def post_alert(url: str, alert: Alert, *, timeout: float = 5.0) -> str:
             return f"sent: HTTP {response.status}"
     except urllib.error.HTTPError as exc:
         outcome = f"failed: HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        outcome = f"failed: {getattr(exc, 'reason', exc)}"[:200]
-    log.error("alert webhook %s: %s", url, outcome)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        outcome = f"failed: {getattr(exc, 'reason', None) or type(exc).__name__}"[:200]
+    # The host only: a webhook URL's path often is its secret (Slack-style incoming webhooks).
+    log.error("alert webhook to %s: %s", urllib.parse.urlsplit(url).hostname, outcome)
     return outcome
 
 
@@ -268,5 +288,5 @@ class PeriodicCheck:
             try:
                 run_check(self.engine(), rule=AlertRule.from_settings(self.settings),
                           webhook_url=self.settings.alert_webhook_url)
-            except (AssistantError, SQLAlchemyError) as exc:  # the store may be down: try again next time
-                log.error("alert check failed: %s", exc)
+            except Exception:  # noqa: BLE001 - a background loop that stops on one bad check stops for good
+                log.exception("alert check failed; trying again in %.0f s", self.seconds)

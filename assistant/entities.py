@@ -31,15 +31,19 @@ class Entity:
 
 
 @lru_cache(maxsize=8)
-def _product_pattern(products: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[re.Pattern | None, dict[str, str]]:
-    """One alternation of every alias, longest first, and alias (lower-cased) -> product name."""
-    names = {alias.lower(): name for name, aliases in products for alias in aliases}
-    if not names:
-        return None, names
+def _product_pattern(products: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[re.Pattern | None, list[str]]:
+    """One alternation of every alias, longest first, each its own group, and the product name per group.
+
+    The name comes from the group that matched, not from the matched text: case-insensitive matching can
+    match text that does not lower-case back to the alias ("İPAD").
+    """
+    aliases = sorted({(alias, name) for name, names in products for alias in names}, key=lambda a: -len(a[0]))
+    if not aliases:
+        return None, []
     # Latin words match whole ("cable", not "cabled"); Chinese has no spaces, so a substring is the word.
-    alternatives = [rf"(?<![A-Za-z0-9]){re.escape(a)}(?![A-Za-z0-9])" if a.isascii() else re.escape(a)
-                    for a in sorted(names, key=len, reverse=True)]
-    return re.compile("|".join(alternatives), re.IGNORECASE), names
+    alternatives = [rf"(?<![A-Za-z0-9])({re.escape(a)})(?![A-Za-z0-9])" if a.isascii() else f"({re.escape(a)})"
+                    for a, _ in aliases]
+    return re.compile("|".join(alternatives), re.IGNORECASE), [name for _, name in aliases]
 
 
 def product_mentions(text: str, products: Mapping[str, tuple[str, ...]]) -> list[tuple[int, str]]:
@@ -52,7 +56,7 @@ def product_mentions(text: str, products: Mapping[str, tuple[str, ...]]) -> list
     pattern, names = _product_pattern(tuple((name, tuple(aliases)) for name, aliases in products.items()))
     if pattern is None:
         return []
-    return [(m.start(), names[m.group().lower()]) for m in pattern.finditer(text)]
+    return [(m.start(), names[m.lastindex - 1]) for m in pattern.finditer(text)]
 
 
 def extract_entities(text: str, order_id_pattern: str,

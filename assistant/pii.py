@@ -11,6 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.text import clean_text, cut
+
+# Characters past a length limit that are masked before cutting: longer than any phone, card or e-mail.
+CUT_MARGIN = 256
+
 TAGS = {"email": "[EMAIL]", "card": "[CARD]", "id_number": "[ID]", "phone": "[PHONE]"}
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
@@ -85,3 +90,15 @@ def mask(text: str) -> Masked:
     text = _CARD.sub(replacer("card", lambda d: 13 <= len(d) <= 19 and luhn_ok(d)), text)
     text = _PHONE.sub(replacer("phone"), text)
     return Masked(text, tuple(kind for _, kind in sorted(found)))
+
+
+def mask_and_cut(raw: str | None, limit: int) -> tuple[Masked, bool]:
+    """Clean, mask, then cut to `limit` characters: personal data is masked whole before any cut.
+
+    Only the first `limit` + a margin is masked (the rest is cut anyway), so a huge text costs no more
+    than a long one; a number crossing the limit lies inside the margin. Returns (masked, whether cut).
+    """
+    text = clean_text(raw)
+    masked = mask(text[:limit + CUT_MARGIN])
+    kept, was_cut = cut(masked.text, limit)
+    return Masked(kept, masked.found), was_cut or len(text) > limit + CUT_MARGIN

@@ -16,13 +16,12 @@ from assistant.errors import ConversationNotFound
 from assistant.models import embedder_from_settings, index_params
 from assistant.phrases import phrase
 from assistant.access import matches
-from assistant.pii import Masked, mask
+from assistant.pii import Masked, mask_and_cut
 from assistant.policy import PolicyConfig, Turn, decide
 from assistant.registry import Registry
 from assistant.router import Router
 from assistant.settings import Settings
 from assistant.tables import Message
-from assistant.text import clean_text, cut
 from assistant.types import Decision, Draft, Reply, Route
 from retrieval.embedder import Embedder
 from retrieval.knowledge import Knowledge, load_knowledge
@@ -42,11 +41,6 @@ class Runtime:
     engine: Engine
     policy: PolicyConfig
     versions: dict[str, str | None]
-
-
-# Characters past the length limit that are masked before cutting: longer than any phone, card or e-mail.
-CUT_MARGIN = 256
-
 
 
 class Assistant:
@@ -354,16 +348,7 @@ class Assistant:
         return conversation
 
     def _mask_and_cut(self, raw: str | None) -> tuple[Masked, bool]:
-        """Clean, mask, then cut to `max_message_chars`: personal data is masked whole before any cut.
-
-        Only the first `max_message_chars` + a margin is masked (the rest is cut anyway), so a huge
-        message costs no more than a long one; a number crossing the limit lies inside the margin.
-        """
-        limit = self.settings.max_message_chars
-        text = clean_text(raw)
-        masked = mask(text[:limit + CUT_MARGIN])
-        kept, was_cut = cut(masked.text, limit)
-        return Masked(kept, masked.found), was_cut or len(text) > limit + CUT_MARGIN
+        return mask_and_cut(raw, self.settings.max_message_chars)
 
     def _draft(self, text: str, decision: Decision, route: Route, hits, drafter: TemplateDrafter,
                knowledge: Knowledge, waiting: int) -> Draft:

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from assistant.errors import InvalidInput
+from assistant.pii import CUT_MARGIN
 
 TEXT_COLUMNS = ("text", "review", "content", "comment", "body", "评论", "内容", "评价")
 PRODUCT_COLUMNS = ("product", "product_name", "item", "sku", "cat", "category", "商品", "产品", "类别")
@@ -28,6 +29,8 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 LABELS = {"1": "positive", "positive": "positive", "pos": "positive", "好评": "positive", "正面": "positive",
           "0": "negative", "negative": "negative", "neg": "negative", "差评": "negative", "负面": "negative",
           "neutral": "neutral", "中评": "neutral", "中性": "neutral"}
+# A line longer than this is not one review (a JSON array on one line, a file without line breaks).
+MAX_LINE_BYTES = 1_000_000
 _ZH_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?")
 
 
@@ -87,9 +90,21 @@ class ReviewFile:
             self.problems.append(f"line {line}: {why}")
 
     def _lines(self, raw) -> Iterator[tuple[int, str]]:
-        """(line number, text) of each line; a line that is not UTF-8 is skipped and counted."""
-        for number, data in enumerate(iter(raw.readline, b""), 1):
+        """(line number, text) of each line; a line that is not UTF-8, or longer than MAX_LINE_BYTES, is
+        skipped and counted (read in pieces, so one huge line never sits in memory whole)."""
+        number = 0
+        while data := raw.readline(MAX_LINE_BYTES + 1):
+            number += 1
             self.bytes_read += len(data)
+            if len(data) > MAX_LINE_BYTES and not data.endswith(b"\n"):
+                while (rest := raw.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    self.bytes_read += len(rest)
+                self.bytes_read += len(rest)
+                if number == 1:
+                    raise InvalidInput(f"{self.path.name}: the first line is longer than {MAX_LINE_BYTES:,} bytes: "
+                                       "expected a header row (CSV) or one review per line (JSON Lines)")
+                self.skip(number, f"longer than {MAX_LINE_BYTES:,} bytes")
+                continue
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
@@ -135,20 +150,39 @@ class ReviewFile:
                 yield review
 
     def _jsonl_rows(self, lines: Iterator[tuple[int, str]]) -> Iterator[RawReview]:
-        found: dict[str, str] | None = None
+        columns: dict[tuple[str, ...], dict[str, str]] = {}  # key set -> role -> key (a few key sets per file)
+        objects = 0
         for number, text in lines:
             if not text.strip():
                 continue
+            first = not objects
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
+                if first and text.lstrip().startswith("["):
+                    raise InvalidInput(f"{self.path.name} holds a JSON array: expected JSON Lines, one review "
+                                       "object per line") from None
                 self.skip(number, f"not JSON ({exc.msg})")
                 continue
             if not isinstance(obj, dict):
+                if first and isinstance(obj, list):
+                    raise InvalidInput(f"{self.path.name} holds a JSON array: expected JSON Lines, one review "
+                                       "object per line")
                 self.skip(number, "not a JSON object")
                 continue
-            if found is None:  # the first object's keys name the columns for the whole file
-                found = self._find_columns(list(obj))
+            objects += 1
+            keys = tuple(obj)
+            if keys not in columns:
+                if len(columns) > 100:  # a file whose every row has other keys: columns found afresh each time
+                    columns.clear()
+                try:
+                    columns[keys] = self._find_columns(list(keys))
+                except InvalidInput as exc:
+                    if first:  # the first review decides: a file of something else is an error, not skipped rows
+                        raise
+                    self.skip(number, f"no review text field (its fields: {', '.join(keys)})"[:160])
+                    continue
+            found = columns[keys]
             values = {role: obj.get(key) for role, key in found.items()}
             review = self._review(number, {k: "" if v is None else str(v) for k, v in values.items()})
             if review is not None:
@@ -186,7 +220,8 @@ class ReviewFile:
             self.skip(line, str(exc))
             return None
         product = values.get("product", "").strip()[:200] or None
-        return RawReview(line, text[:self.max_chars], product, date, rating, label)
+        # Kept a margin past the limit: personal data is masked whole before the cut (assistant.pii.mask_and_cut).
+        return RawReview(line, text[:self.max_chars + CUT_MARGIN], product, date, rating, label)
 
 
 def parse_date(value: str) -> datetime | None:

@@ -22,9 +22,10 @@ from assistant import store
 from assistant.aspects import aspects_in, clauses
 from assistant.entities import product_mentions
 from assistant.errors import EXPECTED_ERRORS, InvalidInput
-from assistant.pii import mask
+from assistant.pii import mask_and_cut
 from assistant.review_files import RawReview, ReviewFile
 from assistant.review_model import SentimentReader
+from assistant.types import Reading
 from assistant.tables import Review, ReviewBatch, utcnow
 from retrieval.language import detect_language
 
@@ -56,13 +57,14 @@ class ReviewAnalyzer:
     """
 
     def __init__(self, reader: SentimentReader, *, aspects: dict[str, tuple[str, ...]],
-                 products: dict[str, tuple[str, ...]] | None = None):
+                 products: dict[str, tuple[str, ...]] | None = None, max_chars: int = 2000):
         self.reader = reader
+        self.max_chars = max_chars
         self.aspects = aspects
         self.products = products or {}
 
     def analyse(self, reviews: list[RawReview]) -> list[AnalysedReview]:
-        texts = [mask(r.text).text for r in reviews]
+        texts = [mask_and_cut(r.text, self.max_chars)[0].text for r in reviews]
         whole = self.reader.read(texts)
         # Each aspect takes the sentiment of the clauses that name it; a one-clause review is its own clause.
         named: list[dict[str, list[str]]] = []
@@ -83,14 +85,19 @@ class ReviewAnalyzer:
             aspects = {}
             for aspect, parts in found.items():
                 read = [clause_reading.get(part, reading) for part in parts]
-                negative = sum(r.negative_score for r in read) / len(read)
-                labels = Counter(r.sentiment for r in read)
-                aspects[aspect] = "negative" if negative >= 0.5 else max(
-                    (label for label in labels if label != "negative"), key=labels.__getitem__, default="neutral")
+                aspects[aspect] = aspect_sentiment(read)
             mentions = tuple(dict.fromkeys(name for _, name in product_mentions(text, self.products)))
             out.append(AnalysedReview(raw.line, text, raw.product, raw.date, raw.rating, detect_language(text),
                                       reading.sentiment, round(reading.negative_score, 4), aspects, mentions))
         return out
+
+
+def aspect_sentiment(readings: list[Reading]) -> str:
+    """The sentiment of the clauses naming one aspect: the commonest label; a tie goes to the label whose
+    clauses lean more negative (so "fast delivery" + "delivery lost my parcel" reads negative)."""
+    labels = Counter(r.sentiment for r in readings)
+    lean = {label: max(r.negative_score for r in readings if r.sentiment == label) for label in labels}
+    return max(labels, key=lambda label: (labels[label], lean[label]))
 
 
 @dataclass
@@ -176,8 +183,9 @@ def analyse_file(engine: Engine, review_file: ReviewFile, analyzer: ReviewAnalyz
         if rows == 0:
             raise InvalidInput(f"{review_file.path.name} has no readable review "
                                f"({review_file.skipped} rows skipped: {'; '.join(review_file.problems[:3]) or 'empty'})")
-    except (*EXPECTED_ERRORS, OSError) as exc:
-        _finish(engine, batch_id, rows, review_file.skipped, status="failed", error=str(exc)[:500])
+    except BaseException as exc:  # whatever stopped it (a bad file, the store, Ctrl-C): the batch says so
+        _finish(engine, batch_id, rows, review_file.skipped, status="failed",
+                error=(str(exc) if isinstance(exc, (*EXPECTED_ERRORS, OSError)) else type(exc).__name__)[:500])
         raise
     _finish(engine, batch_id, rows, review_file.skipped, status="done")
     if progress:

@@ -205,9 +205,22 @@ def main() -> None:
             replay_settings = Settings(home=Path(tmp) / f"replay-{name}", alert_check_seconds=0)
             replay_engine = store.make_engine(replay_settings.db_url)
             store.migrate(replay_engine)
-            replays[name] = replay(replay_settings, replay_engine, knowledge, reader, stream, Path(tmp),
+            replays[f"{name}_replay"] = replay(replay_settings, replay_engine, knowledge, reader, stream, Path(tmp),
                                    days=args.replay_days, burst=extra, burst_day=args.replay_days - 8,
                                    burst_hours=args.burst_hours)
+        say("Clean replays of every category (false alerts) ...")
+        false_alerts = {}
+        for name in sorted({r["cat"] for r in rows}):
+            reviews_of = [r for r in rows if r["cat"] == name]
+            random.Random(3).shuffle(reviews_of)
+            clean_settings = Settings(home=Path(tmp) / f"clean-{len(false_alerts)}", alert_check_seconds=0)
+            clean_engine = store.make_engine(clean_settings.db_url)
+            store.migrate(clean_engine)
+            result = replay(clean_settings, clean_engine, knowledge, reader, reviews_of, Path(tmp), days=args.replay_days,
+                            burst=[], burst_day=0, burst_hours=1)
+            false_alerts[name] = {"reviews": result["reviews"], "checks": result["checks"],
+                                  "alerts": len(result["alerts"]), "keys": sorted({a["key"] for a in result["alerts"]})}
+        out["clean_replays"] = false_alerts
         out["alert_replay"] = {"category": args.category, "reviews_per_day": round(len(stream) / args.replay_days, 1),
                                "burst": {"negatives": args.burst, "over_hours": args.burst_hours,
                                          "starts_day": args.replay_days - 8},

@@ -69,7 +69,7 @@ TABS = [  # (tab label, file name)
 NO_AGENT_ANSWER = "(no agent answer yet)"
 
 # How often a conversation is mainly about each intent (others: 1).
-INTENT_WEIGHTS = {"order_status": 4.0, SPIKE_INTENT: 4.0, "return_request": 2.5, "refund_status": 2.0,
+INTENT_WEIGHTS = {"order_status": 4.0, SPIKE_INTENT: 5.0, "return_request": 2.5, "refund_status": 2.0,
                   "damaged_item": 2.0, "stock_and_sizes": 1.5, "product_specs": 1.5, "payment_failed": 1.2,
                   "complaint": 1.0, "ask_human": 0.6, "greeting": 0.0, "thanks": 0.0, "goodbye": 0.0,
                   "out_of_scope": 0.6}
@@ -267,6 +267,15 @@ def plan_conversations(rng: random.Random, composer: Composer, now: datetime, co
         lang = "en" if rng.random() < 0.55 else "zh"
         primary = rng.choices(intents, weights)[0]
         plans.append(Plan(lang, composer.conversation(lang, primary), start, agent_delay(rng),
+                          thanks_after_agent=rng.random() < 0.35, resolve=rng.random() < 0.7))
+    # The spike check compares the last day with the 14 before it and tests an intent only with 20 messages
+    # there: make sure the spike's intent has its ordinary share of traffic in those days.
+    baseline = lambda: sum(intent == SPIKE_INTENT for p in plans if now - timedelta(days=15) < p.start  # noqa: E731
+                           < now - timedelta(days=1) for _, intent, _ in p.turns)
+    while baseline() < 30:
+        start = now - timedelta(days=rng.uniform(1.2, 14.8))
+        lang = "en" if rng.random() < 0.55 else "zh"
+        plans.append(Plan(lang, composer.conversation(lang, SPIKE_INTENT), start, agent_delay(rng),
                           thanks_after_agent=rng.random() < 0.35, resolve=rng.random() < 0.7))
     for _ in range(max(12, count // 12)):  # the last day's burst of late parcels
         lang = "en" if rng.random() < 0.5 else "zh"

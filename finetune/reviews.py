@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
-from assistant.pii import mask
+from assistant.pii import mask_and_cut
 from assistant.review_files import ReviewFile, label_from_rating
 from assistant.review_model import review_features, save_review_model
 from finetune.args import ReviewTrainingArgs
@@ -30,10 +31,31 @@ def labelled_reviews(review_file: ReviewFile) -> tuple[list[str], list[str], lis
         if label is None:
             review_file.skip(raw.line, "no label and no rating")
             continue
-        texts.append(mask(raw.text).text)
+        texts.append(mask_and_cut(raw.text, review_file.max_chars)[0].text)
         labels.append(label)
         products.append(raw.product)
     return texts, labels, products
+
+
+def _deduplicated(texts, labels, products):
+    """The first of each repeated text (whitespace and case aside); returns how many were dropped."""
+    seen: set[str] = set()
+    keep = []
+    for i, text in enumerate(texts):
+        key = " ".join(text.lower().split())
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    pick = lambda values: [values[i] for i in keep] if values is not None else None  # noqa: E731
+    return pick(texts), pick(labels), pick(products), len(texts) - len(keep)
+
+
+def data_hash(texts: list[str], labels: list[str]) -> str:
+    """SHA-256 of the training data, saved with the model (which reviews made it)."""
+    digest = hashlib.sha256()
+    for text, label in zip(texts, labels):
+        digest.update(f"{label}\t{text}\n".encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _fit(features: sparse.csr_matrix, labels: list[str], args: ReviewTrainingArgs) -> LogisticRegression:
@@ -55,12 +77,15 @@ def train_review_model(texts: list[str], labels: list[str], folder: Path, *, pro
     """
     args = args or ReviewTrainingArgs()
     embedder = embedder if args.encoder else None
+    texts, labels, products, duplicates = _deduplicated(texts, labels, products)
+    if duplicates:
+        log(f"{duplicates} repeated reviews dropped (a review in both splits would flatter the held-out accuracy)")
     counts = Counter(labels)
     if len(counts) < 2 or min(counts.values()) < 2:
         raise KnowledgeError(f"training a review model needs reviews of at least two sentiments, two of each "
                              f"(found {dict(counts)}): add labelled or rated reviews")
     started = time.perf_counter()
-    metrics: dict = {"train_size": len(texts), "labels": dict(counts)}
+    metrics: dict = {"train_size": len(texts), "labels": dict(counts), "duplicates_dropped": duplicates}
     test_size = int(np.ceil(args.holdout_fraction * len(texts)))
     if args.holdout_fraction > 0 and min(counts.values()) >= 5 and len(counts) <= test_size:
         train_idx, test_idx = train_test_split(np.arange(len(texts)), test_size=args.holdout_fraction,
@@ -94,5 +119,6 @@ def train_review_model(texts: list[str], labels: list[str], folder: Path, *, pro
     metrics["seconds"] = round(time.perf_counter() - started, 1)
     save_review_model(Path(folder), labels=list(model.classes_), idf=idf, coef=np.asarray(coef), bias=np.asarray(bias),
                       config={"n_features": args.n_features, "embedder": embedder.name if embedder else None,
+                              "data_hash": data_hash(texts, labels),
                               "dim": dim, "args": args.to_dict(), "metrics": metrics})
     return metrics

@@ -4,8 +4,6 @@ negative messages and reviews the alert check found, and run one now."""
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -16,6 +14,7 @@ from assistant.alerts import AlertRule, list_alerts, run_check
 from assistant.errors import EXPECTED_ERRORS
 from assistant.pipeline import Assistant
 from ui.review_analysis import analyse_reviews, sentiment_reader
+from ui.review_report import write_report
 
 log = logging.getLogger(__name__)
 CHARTS = ("sentiment_by_product.png", "sentiment_by_aspect.png", "sentiment_over_time.png")
@@ -39,11 +38,24 @@ def batch_view(assistant: Assistant, batch_id: int | None) -> tuple[str, list[st
         status = (batch.status, batch.error) if batch else ("missing", None)
     if status[0] == "failed":
         return f"**This batch failed:** {status[1]}", [None] * len(CHARTS)
+    if status[0] == "running":
+        return "_This batch is still being analysed._", [None] * len(CHARTS)
     if folder is None or not (folder / "report.md").is_file():
-        return "_This batch has no report (still running, or its folder was removed)._", [None] * len(CHARTS)
+        folder = rebuild_report(assistant, int(batch_id))
     text = "\n".join(line for line in (folder / "report.md").read_text(encoding="utf-8").splitlines()
                      if not line.startswith("!["))
     return text, [str(folder / c) if (folder / c).is_file() else None for c in CHARTS]
+
+
+def rebuild_report(assistant: Assistant, batch_id: int) -> Path:
+    """Write a batch's report again from its stored reviews (its folder was removed or never written)."""
+    folder = assistant.settings.home / "reports" / "reviews" / f"batch-{batch_id:05d}"
+    with store.transaction(assistant.engine) as session:
+        batch = session.get(reviews.ReviewBatch, batch_id)
+        stats = reviews.batch_stats(session, batch_id=batch_id)
+        write_report(stats, folder, title=batch.name, skipped=batch.skipped, model=batch.model)
+        reviews.set_report(session, batch_id=batch_id, report_dir=str(folder))
+    return folder
 
 
 def upload_reviews(assistant: Assistant, upload: str, progress=None) -> int:
@@ -51,12 +63,13 @@ def upload_reviews(assistant: Assistant, upload: str, progress=None) -> int:
     runtime = assistant.runtime
     reader = sentiment_reader(assistant.settings, runtime.knowledge, embedder=lambda: runtime.retriever.embedder,
                               router=runtime.router)
-    with tempfile.TemporaryDirectory() as folder:
-        # Gradio names uploads with a random folder; keep the customer's file name and its extension.
-        path = Path(folder) / Path(upload).name
-        shutil.copyfile(upload, path)
+    path = Path(upload)
+    try:
         analysis = analyse_reviews(assistant.settings, assistant.engine, runtime.knowledge, path, reader=reader,
-                                   progress=progress)
+                                   name=path.name, progress=progress)
+    finally:
+        # The upload holds the reviews unmasked: once analysed (or refused) it is deleted, not left in Gradio's cache.
+        path.unlink(missing_ok=True)
     for alert in analysis.alerts:
         gr.Warning(f"Alert: negative reviews of {alert.scope} {alert.key}: {alert.window_negative}/{alert.window_total}")
     return analysis.result.batch_id

@@ -71,7 +71,7 @@ def analyse_reviews(settings: Settings, engine: Engine, knowledge: Knowledge, pa
     run the spike check on reviews."""
     review_file = ReviewFile(path, columns=columns or Columns(), max_chars=settings.max_message_chars)
     analyzer = reviews.ReviewAnalyzer(reader, aspects=load_aspects(settings.knowledge_dir),
-                                      products=knowledge.shop.products)
+                                      products=knowledge.shop.products, max_chars=settings.max_message_chars)
     result = reviews.analyse_file(engine, review_file, analyzer, name=name, progress=progress)
     folder = Path(out) if out else settings.home / "reports" / "reviews" / f"batch-{result.batch_id:05d}"
     report = _report(result, folder, name or Path(path).name, reader.name)

@@ -19,12 +19,16 @@ def engine():
     return engine
 
 
-def _messages(engine, intent: str, *, negative: int, total: int, start: datetime, span: timedelta, product=None):
+def _messages(engine, intent: str, *, negative: int, total: int, start: datetime, span: timedelta, product=None,
+              one_conversation=False):
+    """`total` customer messages (`negative` of them negative), each from its own customer unless told otherwise."""
     with store.transaction(engine) as session:
-        conversation = Conversation()
-        session.add(conversation)
-        session.flush()
+        conversation = None
         for i in range(total):
+            if conversation is None or not one_conversation:
+                conversation = Conversation()
+                session.add(conversation)
+                session.flush()
             entities = [{"kind": "product", "value": product}] if product else None
             session.add(Message(conversation_id=conversation.id, role="customer", text=f"{intent} {i}", intent=intent,
                                 sentiment="negative" if i < negative else "neutral", entities=entities,
@@ -39,18 +43,31 @@ def test_the_test_tells_a_rise_from_noise():
 
 def test_bonferroni_min_counts_and_min_lift_decide_what_alerts():
     rule = AlertRule(alpha=0.01, min_window=10, min_baseline=20, min_lift=0.10)
-    counts = {("intent", "delivery"): Counts(9, 15, 20, 200),     # 60% vs 10%: alerts
-              ("intent", "rare"): Counts(9, 9, 0, 200),           # too few in the window: not tested
-              ("intent", "small_rise"): Counts(300, 2000, 2000, 20000),  # 15% vs 10%: p < 1e-10, but a 5-point rise
-              ("intent", "calm"): Counts(1, 15, 20, 200)}
-    spikes, tested = find_spikes("messages", counts, rule)
-    assert tested == 3 and [(s.scope, s.key) for s in spikes] == [("intent", "delivery")]
-    assert spikes[0].p_value < 0.01 / 3 and p_value(counts[("intent", "small_rise")]) < 1e-10
-    # The same rise alerts when few keys are tested, and not when the correction divides alpha among many.
+    counts = {("messages", "intent", "delivery"): Counts(9, 15, 20, 200),     # 60% vs 10%: alerts
+              ("messages", "intent", "rare"): Counts(9, 9, 0, 200),           # too few in the window: not tested
+              ("reviews", "aspect", "small_rise"): Counts(300, 2000, 2000, 20000),  # p < 1e-10, but 15% vs 10%
+              ("reviews", "product", "calm"): Counts(1, 15, 20, 200)}
+    spikes, tested = find_spikes(counts, rule)
+    assert tested == 3 and [(s.source, s.scope, s.key) for s in spikes] == [("messages", "intent", "delivery")]
+    assert spikes[0].p_value < 0.01 / 3 and p_value(counts[("reviews", "aspect", "small_rise")]) < 1e-10
+    # The same rise alerts when few keys are tested, and not when the correction divides alpha among many,
+    # whichever source they come from.
     borderline = Counts(5, 10, 20, 200)
-    assert find_spikes("m", {("intent", "x"): borderline}, rule)[0]
-    many = {("intent", f"k{i}"): Counts(1, 10, 20, 200) for i in range(500)} | {("intent", "x"): borderline}
-    assert p_value(borderline) > 0.01 / 501 and find_spikes("m", many, rule)[0] == []
+    assert find_spikes({("messages", "intent", "x"): borderline}, rule)[0]
+    many = {("reviews", "product", f"k{i}"): Counts(1, 10, 20, 200) for i in range(500)}
+    assert p_value(borderline) > 0.01 / 501 and find_spikes(many | {("messages", "intent", "x"): borderline}, rule)[0] == []
+
+
+def test_one_customer_writing_many_angry_messages_is_one_negative_conversation(engine):
+    _messages(engine, "delivery", negative=10, total=100, start=NOW - timedelta(days=14), span=timedelta(days=13))
+    _messages(engine, "delivery", negative=12, total=12, start=NOW - timedelta(hours=5), span=timedelta(hours=1),
+              one_conversation=True)
+    _messages(engine, "delivery", negative=0, total=9, start=NOW - timedelta(hours=3), span=timedelta(hours=2))
+    assert run_check(engine, now=NOW, sources=("messages",)) == []
+    with store.transaction(engine) as session:
+        from assistant.alerts import message_counts
+
+        assert message_counts(session, now=NOW, rule=AlertRule())[("intent", "delivery")] == Counts(1, 10, 10, 100)
 
 
 def test_a_burst_of_negative_messages_alerts_once_and_reaches_the_webhook(engine):

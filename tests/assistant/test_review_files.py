@@ -3,6 +3,7 @@ import json
 import pytest
 
 from assistant.errors import InvalidInput
+from assistant.pii import CUT_MARGIN
 from assistant.review_files import Columns, ReviewFile, label_from_rating, parse_date
 
 
@@ -66,8 +67,28 @@ def test_a_line_that_is_not_utf8_is_skipped_after_the_header(tmp_path):
 
 
 def test_long_reviews_are_cut_and_ratings_become_labels(tmp_path):
-    rows = list(ReviewFile(_write(tmp_path / "r.csv", "text\n" + "好" * 50 + "\n"), max_chars=10))
-    assert rows[0].text == "好" * 10
+    rows = list(ReviewFile(_write(tmp_path / "r.csv", "text\n" + "好" * 1000 + "\n"), max_chars=10))
+    assert rows[0].text == "好" * (10 + CUT_MARGIN)  # the analyzer masks, then cuts to 10
     assert [label_from_rating(r) for r in (1, 2, 3, 3.5, 4, 5, None)] == [
         "negative", "negative", "neutral", "neutral", "positive", "positive", None]
     assert parse_date("2026-11-29T10:00:00+08:00").isoformat() == "2026-11-29T02:00:00+00:00"
+
+
+def test_a_line_too_long_to_be_a_review_is_skipped_without_reading_it_whole(tmp_path, monkeypatch):
+    import assistant.review_files as review_files
+
+    monkeypatch.setattr(review_files, "MAX_LINE_BYTES", 100)
+    path = _write(tmp_path / "r.jsonl", json.dumps({"text": "ok"}) + "\n" + json.dumps({"text": "x" * 500}) + "\n"
+                  + json.dumps({"text": "fine"}) + "\n")
+    review_file = ReviewFile(path)
+    assert [r.text for r in review_file] == ["ok", "fine"] and review_file.problems == ["line 2: longer than 100 bytes"]
+    assert review_file.bytes_read == path.stat().st_size
+    with pytest.raises(InvalidInput, match="JSON array"):
+        list(ReviewFile(_write(tmp_path / "a.json", '[{"text": "a"}, {"text": "b"}]')))
+
+
+def test_jsonl_rows_may_name_their_fields_differently(tmp_path):
+    lines = [{"text": "a", "product": "P"}, {"review": "b"}, {"stars": 5}, {"评论": "c", "商品": "Q"}]
+    review_file = ReviewFile(_write(tmp_path / "r.jsonl", "\n".join(json.dumps(x, ensure_ascii=False) for x in lines)))
+    assert [(r.text, r.product) for r in review_file] == [("a", "P"), ("b", None), ("c", "Q")]
+    assert review_file.problems == ["line 3: no review text field (its fields: stars)"]

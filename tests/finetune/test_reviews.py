@@ -19,7 +19,7 @@ def _reviews(n: int, seed: int):
     for i in range(n):
         good = i % 2 == 0
         words = rng.sample(GOOD if good else BAD, 2)
-        rows.append((f"{rng.choice(FILLER)} {words[0]}，{words[1]}", "positive" if good else "negative",
+        rows.append((f"{rng.choice(FILLER)} {words[0]}，{words[1]} ({i})", "positive" if good else "negative",
                      rng.choice(["衣服", "手机"])))
     return rows
 
@@ -74,3 +74,15 @@ def test_with_the_encoder_the_model_needs_the_same_embedder_to_read(tmp_path, ha
     assert ReviewModel(tmp_path, embedder=hash_embedder).read(["质量太差，物流很慢"])[0].sentiment == "negative"
     with pytest.raises(ModelMissing, match="hash-embedder"):
         ReviewModel(tmp_path).read(["x"])
+
+
+def test_repeated_reviews_are_trained_on_once_and_the_data_is_hashed(tmp_path):
+    import json
+
+    rows = _reviews(200, seed=3)
+    texts = [t for t, _, _ in rows] + ["好评"] * 50
+    labels = [y for _, y, _ in rows] + ["positive"] * 50
+    metrics = train_review_model(texts, labels, tmp_path, args=ReviewTrainingArgs.tiny(), log=lambda _: None)
+    assert metrics["duplicates_dropped"] >= 49 and metrics["train_size"] == len(set(texts))
+    config = json.loads((tmp_path / "review_model.json").read_text(encoding="utf-8"))
+    assert len(config["data_hash"]) == 64

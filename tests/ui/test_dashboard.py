@@ -175,9 +175,16 @@ def test_an_uploaded_review_file_becomes_a_batch_with_its_report_and_alerts_list
                       encoding="utf-8")
     assert feedback.batch_view(fake_assistant, None)[0].startswith("_No review batch yet")
     batch_id = feedback.upload_reviews(fake_assistant, str(upload))
+    assert not upload.exists()  # the unmasked upload is gone once analysed
     [(label, value)] = feedback.batch_choices(fake_assistant)
     assert value == batch_id and "shop reviews.csv · 2 reviews · done" in label
     text, images = feedback.batch_view(fake_assistant, batch_id)
     assert "2 reviews analysed" in text and "read with `reviews/v0001`" in text and "![" not in text
     assert images[0].endswith("sentiment_by_product.png") and all(Path(i).is_file() for i in images)
     assert list(feedback.alerts_frame(fake_assistant).columns) == feedback.ALERT_COLUMNS
+    # A report folder removed is written again from the stored reviews.
+    import shutil
+
+    shutil.rmtree(Path(images[0]).parent)
+    again, images = feedback.batch_view(fake_assistant, batch_id)
+    assert "2 reviews analysed" in again and all(Path(i).is_file() for i in images)
