@@ -3,6 +3,7 @@ conversation's own token. Thin routes over `Assistant` and `store`; errors are J
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from datetime import datetime
@@ -11,10 +12,10 @@ import anyio
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from assistant import store
+from assistant import metrics, store
 from assistant.access import TOKEN_PREFIX, matches, new_secret
 from assistant.errors import EXPECTED_ERRORS, ConversationNotFound, InvalidInput, StoreError
 from assistant.pipeline import Assistant
@@ -72,6 +73,9 @@ def _bearer(authorization: str | None) -> str:
     return authorization[7:].strip()
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
 def build_router(assistant: Assistant) -> APIRouter:
     """Routes bound to one shared Assistant."""
     settings = assistant.settings
@@ -98,13 +102,32 @@ def build_router(assistant: Assistant) -> APIRouter:
 
     @router.get("/healthz")
     def healthz() -> dict:
-        """Ready when the models are loaded and the database answers."""
+        """Alive: the process answers (loads nothing; a load balancer's liveness probe)."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    def readyz() -> dict:
+        """Ready to answer customers: the models are loaded and the database answers (503 saying what is wrong)."""
         try:
             assistant.warm_up()
             versions = assistant.model_versions
+            store.ping(assistant.engine)
         except EXPECTED_ERRORS as exc:
-            raise HTTPException(status_code=503, detail=str(exc)) from exc
+            raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "5"}) from exc
         return {"status": "ok", "models": versions}
+
+    @router.get("/metrics", include_in_schema=False)
+    def prometheus(request: Request, authorization: str | None = Header(default=None)) -> Response:
+        """Prometheus metrics: with `ASSISTANT_METRICS_TOKEN` set, for its bearer only; else from this machine only."""
+        token = assistant.settings.metrics_token
+        if token:
+            if not hmac.compare_digest((authorization or "").encode(), f"Bearer {token}".encode()):
+                raise HTTPException(401, "send the metrics token: Authorization: Bearer <ASSISTANT_METRICS_TOKEN>")
+        elif (request.client.host if request.client else "") not in LOOPBACK:
+            raise HTTPException(403, "metrics are served to this machine only: set ASSISTANT_METRICS_TOKEN to scrape "
+                                     "them from elsewhere")
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     @router.post("/api/v1/conversations", status_code=201, response_model=ConversationOut,
                  dependencies=[Depends(limit)])
@@ -174,6 +197,7 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
 
     @app.exception_handler(StoreError)
     async def store_down(request: Request, exc: StoreError) -> JSONResponse:
+        metrics.ERRORS.labels("store").inc()
         return JSONResponse({"detail": "the database is not answering; nothing was half-saved: try again"},
                             status_code=503)
 
@@ -192,6 +216,17 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
             return JSONResponse({"detail": "the body is not valid JSON"}, status_code=400)
         where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors)
         return JSONResponse({"detail": f"invalid request: {where}"}, status_code=422)
+
+    @app.middleware("http")
+    async def count_errors(request: Request, call_next):
+        try:
+            response = await call_next(request)
+        except Exception:
+            metrics.ERRORS.labels("unhandled").inc()
+            raise
+        if response.status_code >= 500:
+            metrics.ERRORS.labels(f"http_{response.status_code}").inc()
+        return response
 
     @app.middleware("http")
     async def body_limit(request: Request, call_next):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from assistant import store
+from assistant import logs, metrics, store
 from assistant.drafter import ModelDrafter, TemplateDrafter
 from assistant.errors import ConversationNotFound
 from assistant.models import embedder_from_settings, index_params
@@ -214,9 +214,14 @@ class Assistant:
         No transaction is held while the models run: the conversation is read, the reply computed,
         then the turn written.
         """
+        with logs.conversation(conversation_id):
+            return self._reply(conversation_id, text, channel, token)
+
+    def _reply(self, conversation_id: str | None, text: str | None, channel: str, token: str | None) -> Reply:
         rt = self.runtime
         started = time.perf_counter()
-        masked, truncated = self._mask_and_cut(text)
+        with metrics.timed("mask"):
+            masked, truncated = self._mask_and_cut(text)
         status, history, lang = "bot", [], None
         with store.transaction(rt.engine) as session:
             waiting = store.count_waiting(session)  # for the wait an escalation would announce
@@ -228,9 +233,12 @@ class Assistant:
             # Nothing to read: prompt politely (in the conversation's language) and store nothing.
             return self._prompt(conversation_id, status, lang or "en", started)
 
-        route = rt.router.route(masked.text)
-        hits = rt.retriever.search(masked.text, k=self.settings.top_k, lang=route.lang,
-                                intent_prior=dict(route.intent_ranking), prior_weight=self.settings.intent_prior_weight)
+        with metrics.timed("route"):
+            route = rt.router.route(masked.text)
+        with metrics.timed("retrieve"):
+            hits = rt.retriever.search(masked.text, k=self.settings.top_k, lang=route.lang,
+                                       intent_prior=dict(route.intent_ranking),
+                                       prior_weight=self.settings.intent_prior_weight)
         sources = [{"id": h.id, "score": round(h.score, 4)} for h in hits]
         notices = (phrase("truncated", route.lang, limit=str(self.settings.max_message_chars)),) if truncated else ()
         customer = Message(
@@ -244,7 +252,9 @@ class Assistant:
             draft = self._draft(masked.text, decision, route, hits, rt.drafter, rt.knowledge, waiting)
             return decision, draft, {"escalate": "escalated", "hold": current}.get(decision.action, "bot")
 
-        decision, draft, new_status = plan(status)
+        with metrics.timed("draft"):
+            decision, draft, new_status = plan(status)
+        stored = time.perf_counter()
         with store.transaction(rt.engine) as session:
             if conversation_id is None:
                 conversation = store.create_conversation(session, channel=channel, lang=route.lang)
@@ -262,6 +272,14 @@ class Assistant:
                 retrieved=sources[:1] if draft.template_id else [])
             store.save_turn(session, conversation=conversation, customer=customer, reply=bot, status=new_status,
                             escalation_reason=decision.reason if decision.action == "escalate" else None)
+        metrics.STAGE_SECONDS.labels("store").observe(time.perf_counter() - stored)
+        metrics.STAGE_SECONDS.labels("total").observe(time.perf_counter() - started)
+        if bot is not None:
+            metrics.REPLIES.labels(draft.source, decision.action).inc()
+        if decision.action == "escalate":
+            metrics.ESCALATIONS.labels("policy").inc()
+        if draft.fallback:
+            metrics.DRAFTER_FALLBACKS.labels(metrics.fallback_reason(draft.fallback)).inc()
         return Reply(
             conversation_id=conversation.id, customer_message_id=customer.id, message_id=bot.id if bot else 0,
             text=draft.text if bot else "",
@@ -294,6 +312,8 @@ class Assistant:
                 escalation_reason=decision.reason if decision.action == "escalate" else None,
                 message=Message(role="bot", text=draft.text, lang=lang, action=decision.action, reason=decision.reason,
                                 source=draft.source, model_versions=rt.versions))
+        if decision.action == "escalate":
+            metrics.ESCALATIONS.labels("customer").inc()
         return Reply(
             conversation_id=conversation.id, message_id=message.id, text=draft.text, action=decision.action,
             reason=decision.reason, source=draft.source, status=status, lang=lang,

@@ -136,6 +136,12 @@ class Settings(BaseSettings):
     # Each new alert is POSTed here as JSON when set (Slack-style incoming webhooks, a pager, ...).
     alert_webhook_url: str = ""
 
+    # `/metrics` (Prometheus): when set, only requests with `Authorization: Bearer <token>` get them; when empty,
+    # only requests from this machine (a scraper elsewhere needs the token).
+    metrics_token: str = ""
+    # Log lines as JSON objects (conversation id, level, logger, message; personal data masked) instead of text.
+    log_json: bool = False
+
     # Where `assistant serve` listens.
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)

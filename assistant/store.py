@@ -85,6 +85,12 @@ def transaction(engine: Engine):
                          f"{getattr(exc, 'orig', exc)}); nothing of this turn was saved") from exc
 
 
+def ping(engine: Engine) -> None:
+    """One round trip to the database; StoreError when it does not answer."""
+    with transaction(engine) as session:
+        session.exec(select(1)).one()
+
+
 def create_conversation(session: Session, *, channel: str = "web", lang: str | None = None,
                         token_hash: str | None = None, api_key_id: int | None = None) -> Conversation:
     conversation = Conversation(channel=channel, lang=lang, token_hash=token_hash, api_key_id=api_key_id)

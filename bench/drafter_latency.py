@@ -72,7 +72,7 @@ def main() -> None:
                     "--max-batch", str(opts.concurrency)], env, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{opts.port}"
     try:
-        wait_ready(base, server)
+        wait_ready(base, server, path="/healthz")
         remote = RemoteGenerator(base, timeout=120)
         remote.generate(inputs[:1])
         one = timed(remote.generate, inputs)

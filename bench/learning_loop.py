@@ -5,7 +5,7 @@ batch the gate rejects, and a rollback.
     python bench/learning_loop.py [--new 40] [--poison 300] [--home DIR] [--port 7963]
 
 Customers talk to a real `assistant serve` on loopback through the HTTP API, and a steady trickle of
-other customers (one message every 0.3 s, and /healthz every second) runs from start to end; agents
+other customers (one message every 0.3 s, and /readyz every second) runs from start to end; agents
 label, reply and approve answers through the desk functions the agent console calls; each turn is
 the one `assistant finetune run` runs (approved answers into the index, then a candidate classifier
 through the gate). Customers ask about gift cards (bench/data/new_intent_gift_cards.jsonl: N of them
@@ -59,7 +59,7 @@ ANSWERS = {
 
 @dataclass
 class Trickle:
-    """Other customers, one message every `interval` seconds, and /healthz every second, until stopped."""
+    """Other customers, one message every `interval` seconds, and /readyz every second, until stopped."""
 
     base: str
     key: str
@@ -94,12 +94,12 @@ class Trickle:
                 if time.monotonic() - last_health >= 1.0:
                     last_health = time.monotonic()
                     try:
-                        health = client.get("/healthz")
+                        health = client.get("/readyz")
                         health.raise_for_status()
                         self.versions.append((last_health, health.json()["models"].get("classifier")))
-                        self.requests.append((last_health, True, "healthz"))
+                        self.requests.append((last_health, True, "readyz"))
                     except httpx.HTTPError as exc:
-                        self.requests.append((last_health, False, f"healthz: {exc}"))
+                        self.requests.append((last_health, False, f"readyz: {exc}"))
                 self._stop.wait(self.interval)
 
     def serving_since(self, version: str | None, after: float, timeout: float = 180.0) -> float:

@@ -16,12 +16,14 @@ def start(args: list[str], env: dict[str, str], *, stderr=subprocess.DEVNULL) ->
                             stdout=subprocess.DEVNULL, stderr=stderr)
 
 
-def wait_ready(base: str, process: subprocess.Popen | None = None, timeout: float = 300.0) -> None:
-    """Until GET base/healthz answers 200; a child that exits meanwhile ends the wait with its error."""
+def wait_ready(base: str, process: subprocess.Popen | None = None, timeout: float = 300.0,
+               path: str = "/readyz") -> None:
+    """Until GET base + path answers 200 (`/readyz` of `assistant serve`, `/healthz` of the drafter service);
+    a child that exits meanwhile ends the wait with its error."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            if httpx.get(base + "/healthz", timeout=5).status_code == 200:
+            if httpx.get(base + path, timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

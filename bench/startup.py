@@ -27,7 +27,7 @@ def time_to_ready(home: str, port: int, timeout: float = 600) -> float:
             if server.poll() is not None:
                 raise RuntimeError(f"assistant serve exited with {server.returncode}")
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
                     if response.status == 200:
                         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
                             page.read()

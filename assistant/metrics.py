@@ -1,0 +1,56 @@
+"""Prometheus metrics of the runtime, served at `/metrics` (prometheus-client's text format).
+
+Latency per pipeline stage, replies by source and action, escalations, drafter fallbacks and errors.
+One set per process (prometheus-client's default registry, with its process and GC collectors); several
+worker processes each report their own, which Prometheus sums by the `instance` label it adds.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+# Stage latencies of one reply: a few ms (routing with the bootstrap router) to seconds (a model draft).
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+STAGES = ("mask", "route", "retrieve", "draft", "store", "total")
+
+STAGE_SECONDS = Histogram("assistant_stage_seconds", "Seconds per pipeline stage of one reply", ["stage"],
+                          buckets=BUCKETS)
+REPLIES = Counter("assistant_replies_total", "Replies sent, by who wrote them and what the policy decided",
+                  ["source", "action"])
+ESCALATIONS = Counter("assistant_escalations_total", "Conversations handed to an agent", ["trigger"])
+DRAFTER_FALLBACKS = Counter("assistant_drafter_fallbacks_total",
+                            "Model drafts replaced by the filled template, by why", ["reason"])
+ERRORS = Counter("assistant_errors_total", "Requests that failed, by kind", ["kind"])
+
+for _stage in STAGES:  # every series exists from the start, at zero, so rates are defined before traffic
+    STAGE_SECONDS.labels(_stage)
+
+
+@contextmanager
+def timed(stage: str):
+    """Observe the seconds a block takes as one sample of `stage`."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        STAGE_SECONDS.labels(stage).observe(time.perf_counter() - started)
+
+
+def fallback_reason(fallback: str) -> str:
+    """A draft's fallback explanation as one of a few label values (labels must stay a small set)."""
+    text = fallback.lower()
+    if "cut off" in text:
+        return "cut_off"
+    if "unavailable" in text or "timed out" in text or "timeout" in text or "circuit" in text:
+        return "unavailable"
+    if ":" in text.split(" ", 1)[0]:  # "ValueError: ..." from a failing generator
+        return "error"
+    return "unfaithful"
+
+
+def exposition() -> tuple[bytes, str]:
+    """(the metrics in Prometheus' text format, its content type)."""
+    return generate_latest(), CONTENT_TYPE_LATEST
