@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # cosine high (all of the sample shop's held-out paraphrases score above 0.68, CLINC150's out-of-scope
     # questions have a median of 0.67 on the shop's FAQ), 0.35 for any other encoder.
     min_answer_score: float | None = Field(default=None, ge=0.0, le=1.0)
+    # The dashboard groups poorly answered questions into topics at this cosine similarity (empty: the
+    # encoder's default, see `topic_threshold`).
+    topic_similarity: float | None = Field(default=None, gt=0.0, le=1.0)
     # A best FAQ entry under min_answer_score is still used when the router gives it the same intent this surely.
     min_agree_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
     # Below this intent confidence the linear-head router flags a message as out of scope (a fine-tuned
@@ -146,7 +149,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
 
-    @field_validator("min_answer_score", mode="before")
+    @field_validator("min_answer_score", "topic_similarity", mode="before")
     @classmethod
     def _empty_is_default(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
@@ -171,6 +174,14 @@ class Settings(BaseSettings):
         if self.min_answer_score is not None:
             return self.min_answer_score
         return 0.65 if self.encoder == "multilingual-e5-small" and not self.embedder_path else 0.35
+
+    @property
+    def topic_threshold(self) -> float:
+        """`topic_similarity`, or the default of the encoder in use: e5 puts unrelated messages at cosine
+        0.71-0.82 (its scale is compressed), so its paraphrases share a topic from 0.88 on."""
+        if self.topic_similarity is not None:
+            return self.topic_similarity
+        return 0.88 if self.encoder == "multilingual-e5-small" and not self.embedder_path else 0.75
 
     @property
     def models_dir(self) -> Path:

@@ -29,9 +29,8 @@ RANGES = (("Last 7 days · 近7天", "7"), ("Last 30 days · 近30天", "30"), (
 DEFAULT_RANGE = "30"
 NO_DATA = "_No data in this range · 此时间段内没有数据_"
 NO_ANSWER = "(no agent answer yet)"
-# Poorly answered messages read at most (newest first), and how alike two must be to share a topic.
+# Poorly answered messages read at most (newest first); how alike two must be to share a topic is a setting.
 TOPIC_MESSAGES = 500
-TOPIC_SIMILARITY = 0.75
 TOPIC_COLUMNS = ["size", "representative question", "intent", "reasons", "agent answer"]
 SENTIMENT_COLORS = {"negative": "#dc2626", "neutral": "#a8a29e", "positive": "#16a34a"}
 RATING_COLORS = {"up": "#16a34a", "down": "#dc2626"}
@@ -94,7 +93,7 @@ def overview(assistant: Assistant, start: datetime, end: datetime) -> Overview:
         response=_frame([(d.day, name, value / 60) for d in response for name, value in
                          (("median", d.median_seconds), ("p90", d.p90_seconds)) if value is not None],
                         {**DAY, "statistic": "str", "minutes": "float64"}),
-        ratings=_frame([(d.day.isoformat(), rating, count) for d in ratings.days if d.up + d.down
+        ratings=_frame([(d.day.strftime("%m-%d"), rating, count) for d in ratings.days if d.up + d.down
                         for rating, count in (("up", d.up), ("down", d.down))],
                        {"day": "str", "rating": "str", "count": "int64"}),
         summary=summary)
@@ -139,10 +138,11 @@ def entities(assistant: Assistant, start: datetime, end: datetime, top: int = 15
 
 
 def poor_topics(assistant: Assistant, start: datetime, end: datetime, *, limit: int = TOPIC_MESSAGES,
-                threshold: float = TOPIC_SIMILARITY) -> list[Topic]:
+                threshold: float | None = None) -> list[Topic]:
     """Poorly answered customer messages of the range, grouped into topics with the retriever's embedder
-    (the one already loaded) and the policy's answer threshold."""
+    (the one already loaded) and the policy's answer threshold; `threshold` defaults to the encoder's."""
     runtime = assistant.runtime
+    threshold = assistant.settings.topic_threshold if threshold is None else threshold
     with store.transaction(runtime.engine) as session:
         poor = analytics.poorly_answered(session, start=start, end=end, min_score=runtime.policy.min_answer_score,
                                          limit=limit)
@@ -227,20 +227,21 @@ def build_dashboard(assistant: Assistant,
                 with gr.Row():
                     volume_plot = gr.LinePlot(x="day", y="count", color="series",
                                               label="Conversations and customer messages per day · 每日会话与消息")
-                    intents_plot = gr.BarPlot(x="intent", y="messages", sort="-y", x_label_angle=-30,
+                    intents_plot = gr.BarPlot(y_lim=[0, None], x="intent", y="messages", sort="-y", x_label_angle=-30,
                                               label="Customer messages per intent · 意图分布")
                 with gr.Row():
                     escalation_plot = gr.LinePlot(x="day", y="escalation rate (%)",
                                                   label="Conversations escalated per day · 每日转人工率")
                     response_plot = gr.LinePlot(x="day", y="minutes", color="statistic",
                                                 label="Agent's first reply after an escalation · 人工首次响应时间")
-                ratings_plot = gr.BarPlot(x="day", y="count", color="rating", color_map=RATING_COLORS,
+                ratings_plot = gr.BarPlot(y_lim=[0, None], x="day", y="count", color="rating", color_map=RATING_COLORS,
+                                          x_label_angle=-45,
                                           label="Customer ratings per day · 每日客户评价")
             with gr.Tab("Sentiment · 情绪"):
                 sentiment_note = gr.Markdown()
                 over_time_plot = gr.LinePlot(x="day", y="messages", color="sentiment", color_map=SENTIMENT_COLORS,
                                              label="Customer messages per sentiment and day · 每日情绪")
-                negative_plot = gr.BarPlot(x="intent", y="negative share (%)", sort="-y", x_label_angle=-30,
+                negative_plot = gr.BarPlot(y_lim=[0, None], x="intent", y="negative share (%)", sort="-y", x_label_angle=-30,
                                            tooltip=["intent", "negative share (%)", "messages"],
                                            label="Negative share per intent · 各意图负面占比")
             with gr.Tab("Answered poorly · 待改进回答"):
@@ -256,9 +257,9 @@ def build_dashboard(assistant: Assistant,
             with gr.Tab("Products & orders · 商品与订单"):
                 entities_note = gr.Markdown()
                 with gr.Row():
-                    products_plot = gr.BarPlot(x="product", y="negative messages", sort="-y", x_label_angle=-30,
+                    products_plot = gr.BarPlot(y_lim=[0, None], x="product", y="negative messages", sort="-y", x_label_angle=-30,
                                                label="Products named in negative messages · 负面消息提到的商品")
-                    orders_plot = gr.BarPlot(x="order", y="negative messages", sort="-y", x_label_angle=-30,
+                    orders_plot = gr.BarPlot(y_lim=[0, None], x="order", y="negative messages", sort="-y", x_label_angle=-30,
                                              label="Orders named in negative messages · 负面消息提到的订单")
             for tab in extra_tabs:
                 tab(assistant, dashboard)

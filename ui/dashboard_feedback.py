@@ -42,8 +42,9 @@ def batch_view(assistant: Assistant, batch_id: int | None) -> tuple[str, list[st
         return "_This batch is still being analysed._", [None] * len(CHARTS)
     if folder is None or not (folder / "report.md").is_file():
         folder = rebuild_report(assistant, int(batch_id))
-    text = "\n".join(line for line in (folder / "report.md").read_text(encoding="utf-8").splitlines()
-                     if not line.startswith("!["))
+    # The charts are shown below the text; their markdown links would point nowhere in the page.
+    text = "\n".join(line if not line.startswith("![") else "_(chart below · 图表见下方)_"
+                     for line in (folder / "report.md").read_text(encoding="utf-8").splitlines())
     return text, [str(folder / c) if (folder / c).is_file() else None for c in CHARTS]
 
 
@@ -93,9 +94,9 @@ def reviews_tab(assistant: Assistant, page: gr.Blocks) -> None:
             upload = gr.File(label="Review file · 评论文件", file_types=[".csv", ".tsv", ".jsonl"], type="filepath")
             batch = gr.Dropdown(label="Batch · 批次", choices=[], value=None)
         report = gr.Markdown()
-        with gr.Row():
-            charts = [gr.Image(label=name.removesuffix(".png").replace("_", " "), interactive=False, type="filepath")
-                      for name in CHARTS]
+        # One chart per row, at full width: three side by side shrink their labels past reading.
+        charts = [gr.Image(show_label=False, interactive=False, type="filepath", buttons=["download"])
+                  for _ in CHARTS]
 
         def load():
             choices = batch_choices(assistant)

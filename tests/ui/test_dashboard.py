@@ -180,6 +180,7 @@ def test_an_uploaded_review_file_becomes_a_batch_with_its_report_and_alerts_list
     assert value == batch_id and "shop reviews.csv · 2 reviews · done" in label
     text, images = feedback.batch_view(fake_assistant, batch_id)
     assert "2 reviews analysed" in text and "read with `reviews/v0001`" in text and "![" not in text
+    assert "_(chart below · 图表见下方)_" in text
     assert images[0].endswith("sentiment_by_product.png") and all(Path(i).is_file() for i in images)
     assert list(feedback.alerts_frame(fake_assistant).columns) == feedback.ALERT_COLUMNS
     # A report folder removed is written again from the stored reviews.
