@@ -403,11 +403,14 @@ def _topic(members: list[PoorAnswer], vectors: np.ndarray) -> Topic:
     order = sorted(range(len(members)), key=lambda i: (-closeness[i], -members[i].message_id))
     ranked = [members[i] for i in order]
     examples = tuple(dict.fromkeys(m.text for m in ranked))[:5]
-    answered = next((m for m in ranked if m.agent_answer), None)
     intents = Counter(m.intent for m in members)
+    intent = min(intents, key=lambda i: (-intents[i], i))
+    # Only an answer to a question of the topic's own intent is offered for the knowledge base: a loose topic
+    # may hold a return complaint beside a delivery one, and the wrong answer would reach every customer.
+    answered = next((m for m in ranked if m.agent_answer and m.intent == intent), None)
     reasons = Counter(r for m in members for r in m.reasons)
     return Topic(size=len(members), question=ranked[0].text, question_id=ranked[0].message_id, examples=examples,
-                 intent=min(intents, key=lambda i: (-intents[i], i)),
+                 intent=intent,
                  reasons=tuple(sorted(reasons, key=lambda r: (-reasons[r], r))),
                  answer=answered.agent_answer if answered else None,
                  answer_message_id=answered.message_id if answered else None,

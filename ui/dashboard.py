@@ -227,7 +227,7 @@ def build_dashboard(assistant: Assistant,
                 with gr.Row():
                     volume_plot = gr.LinePlot(x="day", y="count", color="series",
                                               label="Conversations and customer messages per day · 每日会话与消息")
-                    intents_plot = gr.BarPlot(y_lim=[0, None], x="intent", y="messages", sort="-y", x_label_angle=-30,
+                    intents_plot = gr.BarPlot(y_lim=[0, None], x="intent", y="messages", sort="-y", x_label_angle=-45,
                                               label="Customer messages per intent · 意图分布")
                 with gr.Row():
                     escalation_plot = gr.LinePlot(x="day", y="escalation rate (%)",

@@ -40,13 +40,16 @@ def plot_shares(groups: dict[str, Counter], path: Path, title: str) -> bool:
     names = [f"{name} ({sum(c.values())})" for name, c in rows][::-1]
     left = [0.0] * len(rows)
     for mood in MOODS:
+        if not any(c[mood] for _, c in rows):
+            continue  # no neutral reviews: no neutral in the legend
         shares = [c[mood] / max(sum(c.values()), 1) for _, c in rows][::-1]
         axes.barh(names, shares, left=left, color=COLORS[mood], label=mood)
         left = [a + b for a, b in zip(left, shares)]
     axes.set_xlim(0, 1)
     axes.set_xlabel("share of reviews")
-    axes.set_title(title)
-    axes.legend(loc="lower right", fontsize=8)
+    axes.set_title(title, pad=22)
+    # Above the bars, not over them.
+    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -98,7 +101,8 @@ def write_report(stats: ReviewStats, folder: Path, *, title: str, skipped: int =
     for chart, groups, header in (("sentiment_by_product.png", stats.by_product, "product"),
                                   ("sentiment_by_aspect.png", stats.by_aspect, "aspect")):
         lines += ["", f"## Sentiment per {header}", ""]
-        if plot_shares(groups, folder / chart, f"Sentiment per {header} (most reviewed {TOP})"):
+        shown = f" (the {TOP} most reviewed)" if len(groups) > TOP else ""
+        if plot_shares(groups, folder / chart, f"Sentiment per {header}{shown}"):
             lines += [f"![sentiment per {header}]({chart})", ""] + _table(groups, header, stats)
         else:
             lines.append(f"No {header} in these reviews" + (" (no product column and no catalog product named)."

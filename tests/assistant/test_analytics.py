@@ -244,3 +244,13 @@ def test_a_range_must_be_aware_and_forward(engine):
 def test_first_activity_is_the_first_message(shop):
     with Session(shop) as session:
         assert analytics.first_activity(session) == at(31, 23, 59, 59, month=10)
+
+
+def test_a_topic_offers_only_an_answer_to_a_question_of_its_own_intent(hash_embedder):
+    texts = ["where is my parcel it is late", "where is my parcel it is so late", "where is my parcel it is late again"]
+    intents = ["shipping", "shipping", "return"]
+    messages = [PoorAnswer(i + 1, "c", START, text, intent, (ESCALATED,), 0.3,
+                           "Send it back with the label." if intent == "return" else None)
+                for i, (text, intent) in enumerate(zip(texts, intents))]
+    [topic] = analytics.group_topics(messages, hash_embedder, threshold=0.5)
+    assert topic.intent == "shipping" and (topic.answer, topic.answer_message_id) == (None, None)
