@@ -8,6 +8,9 @@ on the 2x2 table (negative, not negative) x (window, baseline). The units counte
 messages is one negative conversation, not twelve observations. One check tests many keys of both
 sources at once, so the significance level is Bonferroni-corrected (alpha / keys tested), and the rise
 must also be large enough to act on (`min_lift`, in share points). A key alerts at most once per window.
+The check repeats over overlapping windows, which adds false alarms up over time; the default level
+(1e-4) was chosen on replays of real reviews (bench/review_analysis.py): no false alert in 3,610 clean
+hourly checks, a burst caught after 11 hours.
 Tested keys need `min_window` units in the window and `min_baseline` in the baseline.
 """
 
@@ -41,7 +44,7 @@ SOURCES = ("messages", "reviews")
 class AlertRule:
     window: timedelta = timedelta(hours=24)
     baseline: timedelta = timedelta(days=14)
-    alpha: float = 0.01        # family-wise, per check (Bonferroni over the keys tested)
+    alpha: float = 0.0001      # family-wise, per check (Bonferroni over the keys tested); see settings.alert_alpha
     min_window: int = 10       # rows of a key in the window before it is tested
     min_baseline: int = 20     # rows of a key in the baseline before it is tested
     min_lift: float = 0.10     # the window's negative share must exceed the baseline's by this much
