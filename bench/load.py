@@ -5,7 +5,7 @@
 
 Each conversation is one customer: start a conversation with a shop key, then send T messages, waiting
 a random 0-2x`--think` seconds between a reply and the next message (people read and type; `--think 0`
-sends back to back). Prints one JSON object: turns_sent, turns_acknowledged (2xx with a message id),
+sends back to back); customers arrive at random over `--ramp` seconds (default 2x`--think`; 0: at once). Prints one JSON object: turns_sent, turns_acknowledged (2xx with a message id),
 turns_stored (customer messages counted in the database afterwards), lost (acknowledged but not
 stored), duplicated (a message stored twice), errors_5xx, other statuses, p50_ms, p99_ms, throughput.
 Uses an ASSISTANT_HOME that already has models (--home; default: a temporary one, bootstrapped first).
@@ -41,8 +41,9 @@ QUESTIONS = ["where is my order MM20261104?", "运费多少钱？", "how do I re
              "what are your opening hours", "我的快递三天了还没到", "can I change my delivery address?", "怎么退款"]
 
 
-async def customer(client: httpx.AsyncClient, key: str, n: int, turns: int, think: float, rng: random.Random,
-                   record: dict) -> None:
+async def customer(client: httpx.AsyncClient, key: str, n: int, turns: int, think: float, ramp: float,
+                   rng: random.Random, record: dict) -> None:
+    await asyncio.sleep(rng.uniform(0, ramp))  # customers arrive over the ramp, not in one instant
     started = await client.post("/api/v1/conversations", headers={"Authorization": f"Bearer {key}"})
     record["statuses"][started.status_code] += 1
     if started.status_code != 201:
@@ -68,12 +69,12 @@ async def customer(client: httpx.AsyncClient, key: str, n: int, turns: int, thin
             await asyncio.sleep(rng.uniform(0, 2 * think))
 
 
-async def drive(base: str, key: str, conversations: int, turns: int, think: float, seed: int) -> dict:
+async def drive(base: str, key: str, conversations: int, turns: int, think: float, ramp: float, seed: int) -> dict:
     record = {"sent": 0, "latencies": [], "statuses": Counter(), "acknowledged": []}
     limits = httpx.Limits(max_connections=conversations, max_keepalive_connections=conversations)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
         rng = random.Random(seed)
-        await asyncio.gather(*(customer(client, key, n, turns, think, random.Random(rng.random()), record)
+        await asyncio.gather(*(customer(client, key, n, turns, think, ramp, random.Random(rng.random()), record)
                                for n in range(conversations)))
     return record
 
@@ -99,6 +100,8 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--think", type=float, default=2.0, help="Mean seconds a customer waits between turns.")
+    parser.add_argument("--ramp", type=float, default=None,
+                        help="Customers arrive at random within this many seconds [default: 2x --think]; 0: all at once.")
     parser.add_argument("--port", type=int, default=7963)
     parser.add_argument("--seed", type=int, default=0)
     opts = parser.parse_args()
@@ -116,7 +119,8 @@ def main() -> None:
     try:
         wait_ready(base, server, timeout=600)
         began = time.perf_counter()
-        record = asyncio.run(drive(base, key, opts.conversations, opts.turns, opts.think, opts.seed))
+        ramp = 2 * opts.think if opts.ramp is None else opts.ramp
+        record = asyncio.run(drive(base, key, opts.conversations, opts.turns, opts.think, ramp, opts.seed))
         seconds = time.perf_counter() - began
     finally:
         server.terminate()
@@ -127,6 +131,7 @@ def main() -> None:
     statuses = {str(k): v for k, v in sorted(record["statuses"].items(), key=str)}
     print(json.dumps({
         "conversations": opts.conversations, "turns_per_conversation": opts.turns, "think_seconds": opts.think,
+        "ramp_seconds": ramp,
         "turns_sent": record["sent"], "turns_acknowledged": len(record["acknowledged"]), "turns_stored": stored,
         "lost": lost, "duplicated": duplicated,
         "errors_5xx": sum(v for k, v in record["statuses"].items() if isinstance(k, int) and k >= 500),
