@@ -4,6 +4,7 @@ conversation's own token. Thin routes over `Assistant` and `store`; errors are J
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import threading
 import time
 from datetime import datetime
@@ -73,7 +74,18 @@ def _bearer(authorization: str | None) -> str:
     return authorization[7:].strip()
 
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
+# A request relayed by a proxy on this machine arrives from loopback too: one that says it was forwarded is
+# treated as coming from elsewhere (it needs the metrics token).
+FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
+def _from_this_machine(request: Request) -> bool:
+    if any(name in request.headers for name in FORWARDING_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.client.host if request.client else "").is_loopback
+    except ValueError:
+        return False
 
 
 def build_router(assistant: Assistant) -> APIRouter:
@@ -112,6 +124,8 @@ def build_router(assistant: Assistant) -> APIRouter:
             assistant.warm_up()
             versions = assistant.model_versions
             store.ping(assistant.engine)
+        except StoreError as exc:
+            raise HTTPException(503, "the database is not answering", headers={"Retry-After": "5"}) from exc
         except EXPECTED_ERRORS as exc:
             raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "5"}) from exc
         return {"status": "ok", "models": versions}
@@ -123,7 +137,7 @@ def build_router(assistant: Assistant) -> APIRouter:
         if token:
             if not hmac.compare_digest((authorization or "").encode(), f"Bearer {token}".encode()):
                 raise HTTPException(401, "send the metrics token: Authorization: Bearer <ASSISTANT_METRICS_TOKEN>")
-        elif (request.client.host if request.client else "") not in LOOPBACK:
+        elif not _from_this_machine(request):
             raise HTTPException(403, "metrics are served to this machine only: set ASSISTANT_METRICS_TOKEN to scrape "
                                      "them from elsewhere")
         body, content_type = metrics.exposition()
@@ -192,12 +206,14 @@ def build_router(assistant: Assistant) -> APIRouter:
     return router
 
 
+PROBES = ("/healthz", "/readyz", "/metrics")
+
+
 def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
     """JSON bodies for every refusal: broken JSON is 400, an oversized body 413, never a 500 for bad input."""
 
     @app.exception_handler(StoreError)
     async def store_down(request: Request, exc: StoreError) -> JSONResponse:
-        metrics.ERRORS.labels("store").inc()
         return JSONResponse({"detail": "the database is not answering; nothing was half-saved: try again"},
                             status_code=503)
 
@@ -219,12 +235,13 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
 
     @app.middleware("http")
     async def count_errors(request: Request, call_next):
+        """Every failed request once, by status (probes excepted: a 503 from /readyz is an answer, not an error)."""
         try:
             response = await call_next(request)
         except Exception:
             metrics.ERRORS.labels("unhandled").inc()
             raise
-        if response.status_code >= 500:
+        if response.status_code >= 500 and request.url.path not in PROBES:
             metrics.ERRORS.labels(f"http_{response.status_code}").inc()
         return response
 

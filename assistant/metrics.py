@@ -1,8 +1,9 @@
 """Prometheus metrics of the runtime, served at `/metrics` (prometheus-client's text format).
 
 Latency per pipeline stage, replies by source and action, escalations, drafter fallbacks and errors.
-One set per process (prometheus-client's default registry, with its process and GC collectors); several
-worker processes each report their own, which Prometheus sums by the `instance` label it adds.
+One set per process (prometheus-client's default registry, with its process and GC collectors). Several
+worker processes behind one port would each answer for themselves only: scrape each, or use
+prometheus-client's multiprocess mode, when they come.
 """
 
 from __future__ import annotations
@@ -39,12 +40,18 @@ def timed(stage: str):
         STAGE_SECONDS.labels(stage).observe(time.perf_counter() - started)
 
 
+# How the drafter client and the in-process generator say that no draft came (assistant/drafter_service.py,
+# assistant/seq2seq.py): an outage, not a draft the guard refused.
+UNAVAILABLE = ("unavailable", "timed out", "timeout", "circuit", "failed repeatedly", "retrying", "busy",
+               "did not answer", "http ")
+
+
 def fallback_reason(fallback: str) -> str:
     """A draft's fallback explanation as one of a few label values (labels must stay a small set)."""
     text = fallback.lower()
     if "cut off" in text:
         return "cut_off"
-    if "unavailable" in text or "timed out" in text or "timeout" in text or "circuit" in text:
+    if any(word in text for word in UNAVAILABLE):
         return "unavailable"
     if ":" in text.split(" ", 1)[0]:  # "ValueError: ..." from a failing generator
         return "error"

@@ -258,6 +258,7 @@ class Assistant:
         with store.transaction(rt.engine) as session:
             if conversation_id is None:
                 conversation = store.create_conversation(session, channel=channel, lang=route.lang)
+                logs.set_conversation(conversation.id)
             else:
                 conversation = self._conversation(session, conversation_id, token, lock=True)
                 if conversation.status != status:  # an agent took over (or another turn escalated) meanwhile

@@ -134,6 +134,7 @@ def main() -> None:
         "ramp_seconds": ramp,
         "turns_sent": record["sent"], "turns_acknowledged": len(record["acknowledged"]), "turns_stored": stored,
         "lost": lost, "duplicated": duplicated,
+        "failed": record["sent"] - len(record["acknowledged"]),  # refused or unanswered (client-side errors too)
         "errors_5xx": sum(v for k, v in record["statuses"].items() if isinstance(k, int) and k >= 500),
         "statuses": statuses, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": pick(1.0),
         "seconds": round(seconds, 1), "turns_per_second": round(record["sent"] / seconds, 1)}))

@@ -93,7 +93,7 @@ def overview(assistant: Assistant, start: datetime, end: datetime) -> Overview:
         response=_frame([(d.day, name, value / 60) for d in response for name, value in
                          (("median", d.median_seconds), ("p90", d.p90_seconds)) if value is not None],
                         {**DAY, "statistic": "str", "minutes": "float64"}),
-        ratings=_frame([(d.day.strftime("%m-%d"), rating, count) for d in ratings.days if d.up + d.down
+        ratings=_frame([(d.day.isoformat(), rating, count) for d in ratings.days if d.up + d.down
                         for rating, count in (("up", d.up), ("down", d.down))],
                        {"day": "str", "rating": "str", "count": "int64"}),
         summary=summary)

@@ -66,10 +66,56 @@ def test_metrics_count_stages_replies_and_escalations_for_this_machine_or_the_to
     assert sample(after.text, "assistant_escalations_total", trigger="customer") == \
         sample(before, "assistant_escalations_total", trigger="customer") + 1
     assert TestClient(app, client=("203.0.113.9", 5000)).get("/metrics").status_code == 403
+    # A proxy on this machine relays outsiders from loopback: a forwarded request needs the token.
+    assert local.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 403
+    assert TestClient(app, client=("::1", 5000)).get("/metrics").status_code == 200
     monkeypatch.setattr(fake_assistant.settings, "metrics_token", "s3cret")
     remote = TestClient(app, client=("203.0.113.9", 5000))
     assert remote.get("/metrics").status_code == 401 and local.get("/metrics").status_code == 401
     assert remote.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_drafter_fallbacks_are_labelled_by_what_happened():
+    from assistant.metrics import fallback_reason
+
+    assert fallback_reason("the drafter at http://gpu:7870 failed repeatedly; retrying in 12 s") == "unavailable"
+    assert fallback_reason("the drafter is busy with other replies (waited 2 s)") == "unavailable"
+    assert fallback_reason("the drafter at http://gpu:7870 did not answer: ConnectError: refused") == "unavailable"
+    assert fallback_reason("the draft was cut off by the time or length limit") == "cut_off"
+    assert fallback_reason("ValueError: bad input ids") == "error"
+    assert fallback_reason("the draft states 30 days, found in no source") == "unfaithful"
+
+
+def test_text_logs_are_masked_too_and_a_new_conversation_is_named(fake_assistant, caplog):
+    import logging
+
+    from assistant import logs
+
+    filtered = logging.LogRecord("ui", logging.WARNING, __file__, 1, "mail %s", ("jo@example.com",), None)
+    assert logs.MaskFilter().filter(filtered) and "jo@example.com" not in filtered.getMessage()
+    seen = []
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            seen.append(logs._CONVERSATION.get())
+
+    handler = Catch(level=logging.DEBUG)
+    logging.getLogger("assistant.pipeline").addHandler(handler)
+    try:
+        import assistant.pipeline as pipeline
+
+        original = pipeline.store.save_turn
+
+        def save_turn(session, **kwargs):
+            logging.getLogger("assistant.pipeline").warning("saving")
+            return original(session, **kwargs)
+
+        pipeline.store.save_turn = save_turn
+        reply = fake_assistant.reply(None, "hello")
+    finally:
+        pipeline.store.save_turn = original
+        logging.getLogger("assistant.pipeline").removeHandler(handler)
+    assert seen == [reply.conversation_id] and logs._CONVERSATION.get() is None
 
 
 def test_json_logs_carry_the_conversation_and_no_personal_data():
