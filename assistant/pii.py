@@ -19,20 +19,21 @@ CUT_MARGIN = 256
 TAGS = {"email": "[EMAIL]", "card": "[CARD]", "id_number": "[ID]", "phone": "[PHONE]"}
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-# Boundaries are ASCII letters and digits only: Chinese writes numbers straight after words (手机13800138000),
-# and `\w` would count those characters as part of the number.
-_B = r"(?<![0-9A-Za-z_\-])"
-_E = r"(?![0-9A-Za-z_\-])"
-# 13-19 digits, optionally grouped by single spaces or dashes.
-_CARD = re.compile(_B + r"(?:\d[ \-]?){12,18}\d" + _E)
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])")
+# 13-19 digits, optionally grouped by single spaces or dashes. Cards and ID numbers pass a checksum, so they
+# are masked even glued to letters ("card4111111111111111", "ID11010519491231002Xa"): only digits around
+# them mean a longer number.
+_CARD = re.compile(r"(?<![0-9])(?:\d[ \-]?){12,18}\d(?![0-9])")
+_ID_NUMBER = re.compile(r"(?<![0-9])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9])")
 _PHONE = re.compile(
-    r"(?<![0-9A-Za-z_+])(?:"
-    r"\+\d{1,3}[ \-]?(?:\(?\d{1,4}\)?[ \-]?){2,4}\d{2,4}"      # international: +86 138 0013 8000
-    r"|(?:0086[ \-]?)?1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}"            # Chinese mobile: 13800138000
-    r"|0\d{2,3}[ \-]\d{7,8}"                                     # Chinese landline: 010-12345678
+    # Masked even glued to words in either language ("tel13800138000", "call+8613800138000", 电话010-12345678):
+    # an unmasked phone costs more than a masked look-alike. Only digits (and a leading +) around one mean a
+    # longer number. (`\w` would count Chinese characters as part of the number.)
+    r"(?<![0-9+])\+\d{1,3}[ \-]?(?:\(?\d{1,4}\)?[ \-]?){2,4}\d{2,4}(?![0-9])"   # international: +86 138 0013 8000
+    r"|(?<![0-9+\-])(?:0086[ \-]?)?1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}(?![0-9])"    # Chinese mobile: 13800138000
+    r"|(?<![0-9+])(?:"
+    r"0\d{2,3}[ \-]\d{7,8}"                                      # Chinese landline: 010-12345678
     r"|\(?\d{3}\)?[ \-.]\d{3}[ \-.]\d{4}"                        # North American: (415) 555-0100
-    r")" + _E
+    r")(?![0-9])"
 )
 # Full-width digits, letters and the signs of numbers and addresses (１３８…, ＋８６, ＠) as Chinese keyboards
 # type them; Chinese punctuation (，！？) stays as it is.
