@@ -86,6 +86,8 @@ def test_no_number_survives_wherever_it_sits(value, context):
     before, after = context
     if before[-1:].isdigit() or after[:1].isdigit():  # digits around it make another, longer number
         return
+    if value.startswith("0") and before[-1:].isascii() and before[-1:].isalpha():
+        return  # a landline glued to a letter reads as a tracking number (JDX0123456789): the documented trade
     masked = mask(before + value + after)
     assert _gone(value, masked.text), (before + value + after, masked.text)
     assert masked.found
