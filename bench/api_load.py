@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import sys
 import tempfile
 import time
@@ -22,9 +21,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/api_load.py` finds bench/
 
-from assistant import store  # noqa: E402
-from bench.serving import start, wait_ready  # noqa: E402
-from assistant.settings import Settings
+from bench.serving import serve_with_key, wait_ready  # noqa: E402
 
 QUESTIONS = ["where is my order MM20261104?", "运费多少钱？", "how do I return a jacket?", "能开发票吗",
              "my payment failed twice", "耳机坏了怎么保修", "do you have the down jacket in XL?", "谢谢！"]
@@ -38,15 +35,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=7962)
     opts = parser.parse_args()
     home = opts.home or Path(tempfile.mkdtemp(prefix="assistant-load-"))
-    settings = Settings(home=home)
-    engine = store.make_engine(settings.db_url)
-    store.migrate(engine)
-    with store.transaction(engine) as session:
-        _, key = store.create_api_key(session, name=f"load-{time.time_ns()}")
-    env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_PORT": str(opts.port),
-           "ASSISTANT_API_RATE_PER_IP": "100000", "ASSISTANT_API_RATE_PER_KEY": "100000"}
-    server = start(["serve"], env)
-    base = f"http://127.0.0.1:{opts.port}"
+    server, base, key, _ = serve_with_key(home, opts.port)
     try:
         wait_ready(base, server)
         latencies, statuses = [], collections.Counter()

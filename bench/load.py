@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import sys
 import tempfile
@@ -32,9 +31,8 @@ from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from assistant import store  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
 from assistant.tables import Message  # noqa: E402
-from bench.serving import start, wait_ready  # noqa: E402
+from bench.serving import serve_with_key, wait_ready  # noqa: E402
 
 QUESTIONS = ["where is my order MM20261104?", "运费多少钱？", "how do I return a jacket?", "能开发票吗",
              "my payment failed twice", "耳机坏了怎么保修", "do you have the down jacket in XL?", "谢谢！",
@@ -106,16 +104,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     opts = parser.parse_args()
     home = opts.home or Path(tempfile.mkdtemp(prefix="assistant-load-"))
-    settings = Settings(home=home)
-    engine = store.make_engine(settings.db_url)
-    store.migrate(engine)
-    with store.transaction(engine) as session:
-        _, key = store.create_api_key(session, name=f"load-{time.time_ns()}")
-    env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_PORT": str(opts.port),
-           "ASSISTANT_API_RATE_PER_IP": "1000000", "ASSISTANT_API_RATE_PER_KEY": "1000000",
-           "ASSISTANT_ALERT_CHECK_SECONDS": "0"}
-    server = start(["serve"], env)
-    base = f"http://127.0.0.1:{opts.port}"
+    server, base, key, engine = serve_with_key(home, opts.port, ASSISTANT_ALERT_CHECK_SECONDS="0")
     try:
         wait_ready(base, server, timeout=600)
         began = time.perf_counter()

@@ -32,3 +32,20 @@ def wait_ready(base: str, process: subprocess.Popen | None = None, timeout: floa
             raise RuntimeError(f"the server for {base} exited: {detail}")
         time.sleep(0.3)
     raise RuntimeError(f"the server at {base} did not become ready in {timeout:.0f} s")
+
+
+def serve_with_key(home, port: int, **env_extra: str):
+    """`assistant serve` on `home` with unlimited API rates, and a fresh shop key: (server, base URL, key, engine).
+
+    The caller waits with `wait_ready(base, server)` and stops the server.
+    """
+    from assistant import store
+    from assistant.settings import Settings
+
+    engine = store.make_engine(Settings(home=home).db_url)
+    store.migrate(engine)
+    with store.transaction(engine) as session:
+        _, key = store.create_api_key(session, name=f"bench-{time.time_ns()}")
+    env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_PORT": str(port),
+           "ASSISTANT_API_RATE_PER_IP": "1000000", "ASSISTANT_API_RATE_PER_KEY": "1000000", **env_extra}
+    return start(["serve"], env), f"http://127.0.0.1:{port}", key, engine

@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 
+def _check_linear(args) -> None:
+    """What the linear models' arguments share: a held-out share, hashed n-gram buckets, solver iterations."""
+    if not 0.0 <= args.holdout_fraction < 0.9:
+        raise ValueError(f"holdout_fraction must be in [0, 0.9), got {args.holdout_fraction}")
+    if args.n_features < 2**8 or args.n_features & (args.n_features - 1):
+        raise ValueError(f"n_features must be a power of two >= 256, got {args.n_features}")
+    if args.max_iter < 10:
+        raise ValueError(f"max_iter must be at least 10, got {args.max_iter}")
+
+
 @dataclass(frozen=True)
 class RouterTrainingArgs:
     """How the router's linear heads are trained on frozen features.
@@ -30,12 +40,7 @@ class RouterTrainingArgs:
     def __post_init__(self):
         if self.intent_c <= 0 or self.sentiment_c <= 0:
             raise ValueError(f"intent_c and sentiment_c must be > 0, got {self.intent_c} and {self.sentiment_c}")
-        if not 0.0 <= self.holdout_fraction < 0.9:
-            raise ValueError(f"holdout_fraction must be in [0, 0.9), got {self.holdout_fraction}")
-        if self.n_features < 2**8 or self.n_features & (self.n_features - 1):
-            raise ValueError(f"n_features must be a power of two >= 256, got {self.n_features}")
-        if self.max_iter < 10:
-            raise ValueError(f"max_iter must be at least 10, got {self.max_iter}")
+        _check_linear(self)
 
     @classmethod
     def tiny(cls) -> "RouterTrainingArgs":
@@ -72,12 +77,7 @@ class ReviewTrainingArgs:
     def __post_init__(self):
         if self.c <= 0:
             raise ValueError(f"c must be > 0, got {self.c}")
-        if not 0.0 <= self.holdout_fraction < 0.9:
-            raise ValueError(f"holdout_fraction must be in [0, 0.9), got {self.holdout_fraction}")
-        if self.n_features < 2**8 or self.n_features & (self.n_features - 1):
-            raise ValueError(f"n_features must be a power of two >= 256, got {self.n_features}")
-        if self.max_iter < 10:
-            raise ValueError(f"max_iter must be at least 10, got {self.max_iter}")
+        _check_linear(self)
 
     @classmethod
     def tiny(cls) -> "ReviewTrainingArgs":
