@@ -48,6 +48,25 @@ def render_transcript(messages) -> str:
     return "".join(parts) or "<p>Select a conversation in the queue.</p>"
 
 
+def approve_for_knowledge(assistant: Assistant, *, agent_name: str, message_id: int, answer: str):
+    """Approve `answer` to the customer message `message_id` for the knowledge base (desk.approve_answer)."""
+    with store.transaction(assistant.engine) as session:
+        return desk.approve_answer(session, agent_name=agent_name, message_id=int(message_id), answer=answer or "",
+                                   order_id_pattern=assistant.knowledge.shop.order_id_pattern)
+
+
+def approve_from_screen(assistant: Assistant, *, agent_name: str, message_id, text: str) -> str:
+    """The console's and the dashboard's approve button: what the answer box shows next (empty once approved;
+    the text again, with a warning saying why, when refused)."""
+    try:
+        approve_for_knowledge(assistant, agent_name=agent_name, message_id=message_id, answer=text)
+    except (EXPECTED_ERRORS + (TypeError, ValueError)) as exc:
+        gr.Warning(f"Not approved: {exc}")
+        return text
+    gr.Info("Approved: the next learning-loop run adds it to the knowledge base")
+    return ""
+
+
 def build_console(assistant: Assistant) -> gr.Blocks:
     """The console; every handler reads the logged-in agent from the request."""
     try:
@@ -143,15 +162,7 @@ def build_console(assistant: Assistant) -> gr.Blocks:
         return ""
 
     def approve(conversation_id, message_id, text, request: gr.Request):
-        try:
-            with store.transaction(assistant.engine) as session:
-                desk.approve_answer(session, agent_name=request.username, message_id=int(message_id), answer=text or "",
-                                    order_id_pattern=assistant.knowledge.shop.order_id_pattern)
-        except (EXPECTED_ERRORS + (TypeError, ValueError)) as exc:
-            gr.Warning(f"Not approved: {exc}")
-            return text
-        gr.Info("Approved: the next learning-loop run adds it to the knowledge base")
-        return ""
+        return approve_from_screen(assistant, agent_name=request.username, message_id=message_id, text=text)
 
     with gr.Blocks(title="Agent console · 客服工作台") as console:
         gr.Markdown("## Agent console · 客服工作台")

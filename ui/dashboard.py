@@ -16,10 +16,11 @@ from datetime import datetime, time, timedelta, timezone
 import gradio as gr
 import pandas as pd
 
-from assistant import analytics, desk, store
+from assistant import analytics, store
 from assistant.analytics import Topic
 from assistant.errors import EXPECTED_ERRORS
 from assistant.pipeline import Assistant
+from ui.console import approve_from_screen
 from assistant.tables import utcnow
 
 log = logging.getLogger(__name__)
@@ -164,13 +165,6 @@ def topic_details(topic: Topic | None) -> tuple[str, str, int | None]:
             topic.answer or "", topic.answer_message_id or topic.question_id)
 
 
-def approve_topic_answer(assistant: Assistant, *, agent_name: str, message_id: int, answer: str):
-    """Approve `answer` to the customer message `message_id`, as the console's approval does."""
-    with store.transaction(assistant.engine) as session:
-        return desk.approve_answer(session, agent_name=agent_name, message_id=int(message_id), answer=answer or "",
-                                   order_id_pattern=assistant.knowledge.shop.order_id_pattern)
-
-
 def build_dashboard(assistant: Assistant,
                     extra_tabs: Sequence[Callable[[Assistant, gr.Blocks], object]] = ()) -> gr.Blocks:
     """The dashboard; each of `extra_tabs` is called as `tab(assistant, page)` inside its tabs and creates its own
@@ -207,13 +201,7 @@ def build_dashboard(assistant: Assistant,
         if not message_id:
             gr.Warning("Select a topic first · 请先选择主题")
             return text
-        try:
-            approve_topic_answer(assistant, agent_name=request.username, message_id=message_id, answer=text)
-        except (EXPECTED_ERRORS + (TypeError, ValueError)) as exc:
-            gr.Warning(f"Not approved: {exc}")
-            return text
-        gr.Info("Approved: the next learning-loop run adds it to the knowledge base")
-        return ""
+        return approve_from_screen(assistant, agent_name=request.username, message_id=message_id, text=text)
 
     with gr.Blocks(title="Shop analytics · 数据看板") as dashboard:
         gr.Markdown("## Shop analytics · 数据看板")

@@ -13,6 +13,7 @@ from assistant.errors import InvalidInput
 from assistant.tables import ApprovedAnswer
 from ui import dashboard
 from ui.app import create_app
+from ui.console import approve_for_knowledge
 
 
 def test_the_dashboard_refuses_visitors_without_a_login(fake_assistant):
@@ -122,9 +123,9 @@ def test_poorly_answered_topics_and_approving_their_answer(busy_assistant):
     shown, prefilled, message_id = dashboard.topic_details(escalated)
     assert prefilled == escalated.answer and message_id == human.customer_message_id and "<li>" in shown
     with pytest.raises(InvalidInput, match="names the order"):
-        dashboard.approve_topic_answer(bot, agent_name="lin", message_id=message_id,
+        approve_for_knowledge(bot, agent_name="lin", message_id=message_id,
                                        answer="Order MM20261104 was refunded.")
-    dashboard.approve_topic_answer(bot, agent_name="lin", message_id=message_id, answer=prefilled)
+    approve_for_knowledge(bot, agent_name="lin", message_id=message_id, answer=prefilled)
     with Session(bot.engine) as session:
         approved = session.exec(select(ApprovedAnswer)).one()
     assert (approved.message_id, approved.answer) == (human.customer_message_id, prefilled)
