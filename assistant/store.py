@@ -6,7 +6,9 @@ when `ASSISTANT_DATABASE_URL` names one.
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -22,10 +24,37 @@ from assistant.access import KEY_PREFIX, hash_secret, new_secret
 from assistant.tables import CONVERSATION_STATUSES, ApiKey, Conversation, Feedback, Message, utcnow
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Row ids are 32-bit integers in every database the store runs on (PostgreSQL refuses a larger one outright).
+MAX_ID = 2**31 - 1
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL journaling and enforced foreign keys."""
+@dataclass(frozen=True)
+class Pool:
+    """How a server database's connections are pooled and (re)opened; see the db_* settings."""
+
+    size: int = 5
+    max_overflow: int = 10
+    timeout: float = 10.0
+    recycle: int = 1800
+    connect_retries: int = 3
+    retry_seconds: float = 0.2
+    connect_timeout: int = 5
+
+    @classmethod
+    def of(cls, settings) -> "Pool":
+        return cls(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout, settings.db_pool_recycle,
+                   settings.db_connect_retries, settings.db_retry_seconds, settings.db_connect_timeout)
+
+
+def engine_for(settings) -> Engine:
+    """The engine of the configured database, pooled as the settings say."""
+    return make_engine(settings.db_url, Pool.of(settings))
+
+
+def make_engine(url: str, pool: Pool = Pool()) -> Engine:
+    """An engine for `url`; SQLite gets WAL journaling and enforced foreign keys, a server database a pool
+    whose connections are checked before use (a restarted database is reconnected to, not reported) and
+    opened again a few times when opening fails."""
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         if not in_memory:
@@ -44,7 +73,21 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args = {"connect_timeout": pool.connect_timeout} if url.startswith("postgresql") else {}
+    engine = create_engine(url, pool_pre_ping=True, pool_size=pool.size, max_overflow=pool.max_overflow,
+                           pool_timeout=pool.timeout, pool_recycle=pool.recycle, connect_args=connect_args)
+
+    @event.listens_for(engine, "do_connect")
+    def _connect_with_retries(dialect, _record, cargs, cparams):
+        for attempt in range(pool.connect_retries + 1):
+            try:
+                return dialect.connect(*cargs, **cparams)
+            except dialect.loaded_dbapi.OperationalError:
+                if attempt == pool.connect_retries:
+                    raise
+                time.sleep(pool.retry_seconds * 2 ** attempt)
+
+    return engine
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

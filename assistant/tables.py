@@ -196,3 +196,15 @@ class Alert(SQLModel, table=True):
     p_value: float
     test: str = Field(max_length=200)                          # the test and its correction, in words
     webhook: str | None = Field(default=None, max_length=200)  # what the webhook answered, if one is set
+
+
+class AdminAction(SQLModel, table=True):
+    """An administrator's command (keys, agents, models, index, training): who ran it where, with which
+    arguments (personal data masked), and how it ended. Agents' own actions are AgentAction rows."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), index=True)
+    actor: str = Field(max_length=128)       # user@host of the shell that ran it
+    action: str = Field(max_length=64)       # "keys create", "models promote", ...
+    arguments: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    outcome: str = Field(max_length=200)     # "done", or "failed: ..." with the reason

@@ -6,10 +6,13 @@ import hashlib
 import os
 import re
 import shutil
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy.pool import NullPool
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -56,6 +59,64 @@ def assistant_home(tmp_path, monkeypatch) -> Path:
     return home
 
 
+# An admin URL of a PostgreSQL server (a role that may create databases), e.g. what .ci/postgres.sh prints.
+# The store's tests then run against it as well as SQLite; CI sets ASSISTANT_TEST_REQUIRE_POSTGRES so a
+# missing server fails there instead of skipping.
+POSTGRES_URL = os.environ.get("ASSISTANT_TEST_POSTGRES_URL", "")
+
+
+@contextmanager
+def throwaway_postgres_database(admin_url: str):
+    """A fresh, empty database on the server of `admin_url`, dropped afterwards; yields its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from assistant.settings import Settings
+
+    admin_url = Settings(database_url=admin_url).db_url  # the psycopg 3 driver
+    name = f"assistant_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """The URL of an empty database: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        yield request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh PostgreSQL database (skipped without a server, failed in CI)."""
+    if not POSTGRES_URL:
+        if os.environ.get("ASSISTANT_TEST_REQUIRE_POSTGRES"):
+            pytest.fail("ASSISTANT_TEST_REQUIRE_POSTGRES is set but ASSISTANT_TEST_POSTGRES_URL is not")
+        pytest.skip("no PostgreSQL: run `.ci/postgres.sh` and set ASSISTANT_TEST_POSTGRES_URL to what it prints")
+    with throwaway_postgres_database(POSTGRES_URL) as url:
+        yield url
+
+
+@pytest.fixture
+def engine(database_url):
+    """A migrated store on SQLite and on PostgreSQL."""
+    from assistant import store
+
+    engine = store.make_engine(database_url)
+    store.migrate(engine)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
 def hash_embedder() -> HashEmbedder:
     return HashEmbedder()
@@ -90,6 +151,42 @@ def fake_assistant(fake_home_template, assistant_home):
 
     shutil.copytree(fake_home_template, assistant_home)
     return Assistant(Settings(home=assistant_home, knowledge_dir=KNOWLEDGE), embedder=HashEmbedder())
+
+
+@pytest.fixture
+def store_assistant(fake_home_template, assistant_home, database_url):
+    """A fake Assistant storing in SQLite and then in PostgreSQL."""
+    from assistant.pipeline import Assistant
+    from assistant.settings import Settings
+
+    shutil.copytree(fake_home_template, assistant_home)
+    assistant = Assistant(Settings(home=assistant_home, knowledge_dir=KNOWLEDGE, database_url=database_url),
+                          embedder=HashEmbedder())
+    yield assistant
+    assistant.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory) -> Path:
+    """A real sentence-transformers folder, tiny and untrained (MiniLM's tokenizer, one small layer): lets a
+    child `assistant serve` or CLI process bootstrap and answer in seconds (ASSISTANT_EMBEDDER_PATH)."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from assistant.models import minilm_path
+
+    torch.manual_seed(0)
+    bert = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True)
+    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=128)).save_pretrained(bert)
+    tokenizer.save_pretrained(bert)
+    transformer = models.Transformer(str(bert), max_seq_length=64)
+    folder = tmp_path_factory.mktemp("tiny-encoder")
+    SentenceTransformer(modules=[transformer, models.Pooling(32, "mean"), models.Normalize()],
+                        device="cpu").save(str(folder))
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -104,6 +104,6 @@ def _ensure_ready(settings: Settings, knowledge: Knowledge, embedder: Embedder |
         log(f"Building the FAQ index ({why}) ...")
         build_index_version(settings, knowledge, embedder=embedder, log=log, progress=progress)
     done["index"] = why or "reused"
-    store.migrate(store.make_engine(settings.db_url))
+    store.migrate(store.engine_for(settings))
     done["database"] = "ready"
     return done

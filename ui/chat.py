@@ -3,6 +3,7 @@ on replies, and a visible notice when an agent takes over."""
 
 from __future__ import annotations
 
+import html
 import logging
 
 import gradio as gr
@@ -48,6 +49,12 @@ AGENT_NOTICE = ("**A support agent is taking over this conversation · 已转接
                 "replies from the agent will appear here · 客服回复会显示在这里")
 
 
+def as_text(text: str) -> str:
+    """What a customer or an agent typed, shown as the characters typed: the chat renders Markdown and HTML,
+    so `<img src=x>` would otherwise become an image (Gradio strips scripts, not markup)."""
+    return html.escape(text, quote=False)
+
+
 def _history(messages, history=(), ids=None) -> tuple[list[dict], dict[int, int]]:
     """Chat history and {history index: bot message id}, extended with stored messages."""
     history, ids = list(history), dict(ids or {})
@@ -55,8 +62,8 @@ def _history(messages, history=(), ids=None) -> tuple[list[dict], dict[int, int]
         role = "user" if message.role == "customer" else "assistant"
         if message.role == "bot":
             ids[len(history)] = message.id
-        text = f"**{AGENT_LABEL}**\n\n{message.text}" if message.role == "agent" else message.text
-        history.append({"role": role, "content": text})
+        text = message.text if message.role in ("bot", "system") else as_text(message.text)
+        history.append({"role": role, "content": f"**{AGENT_LABEL}**\n\n{text}" if message.role == "agent" else text})
     return history, ids
 
 
@@ -126,7 +133,7 @@ def build_chat(assistant: Assistant) -> gr.Blocks:
             log.error("reply failed: %s", exc)
             gr.Warning("Sorry, your message could not be sent, please try again · 消息发送失败，请重试")
             return gr.update(), history, ids, gr.update(), conversation_id, seen  # the text stays in the box
-        history = [*history, {"role": "user", "content": text.strip()}]
+        history = [*history, {"role": "user", "content": as_text(text.strip())}]
         if reply.message_id:  # an agent owns the conversation: the bot stays silent
             answer = "\n\n".join([reply.text, *(f"_{notice}_" for notice in reply.notices)])
             history.append({"role": "assistant", "content": answer})
@@ -162,7 +169,7 @@ def build_chat(assistant: Assistant) -> gr.Blocks:
                              group_consecutive_messages=False)
         with gr.Row(equal_height=True):
             box = gr.Textbox(placeholder=I18N("placeholder"), show_label=False, scale=8, max_lines=6,
-                             lines=1, max_length=4000, autofocus=True, submit_btn=False)
+                             lines=1, elem_id="chat-input", max_length=4000, autofocus=True, submit_btn=False)
             send = gr.Button(I18N("send"), variant="primary", scale=1, min_width=80)
         with gr.Row(elem_classes="example-row"):
             example_buttons = [gr.Button(text, size="sm", variant="secondary") for text in EXAMPLES]

@@ -169,13 +169,13 @@ def build_console(assistant: Assistant) -> gr.Blocks:
         selected = gr.State(None)
         with gr.Row():
             with gr.Column(scale=3):
-                queue_table = gr.Dataframe(headers=QUEUE_COLUMNS, interactive=False, wrap=True,
+                queue_table = gr.Dataframe(headers=QUEUE_COLUMNS, interactive=False, wrap=True, elem_id="queue",
                                            column_widths=["24%", "11%", "9%", "16%", "18%", "22%"],
                                            label="Queue: most severe first, then longest waiting · 待处理")
                 refresh = gr.Button("Refresh", size="sm")
             with gr.Column(scale=3):
-                transcript = gr.HTML(render_transcript([]))
-                answer = gr.Textbox(label="Reply to the customer · 回复", lines=3)
+                transcript = gr.HTML(render_transcript([]), elem_id="transcript")
+                answer = gr.Textbox(label="Reply to the customer · 回复", lines=3, elem_id="agent-reply")
                 with gr.Row():
                     send = gr.Button("Send reply", variant="primary")
                     draft = gr.Button("Suggest a reply")

@@ -34,7 +34,7 @@ def drafter_pairs(settings: Settings, *, test_fraction: float, seed: int, embedd
     knowledge = load_knowledge(settings.knowledge_dir)
     embedder = embedder or embedder_from_settings(settings)
     entries = list(read_entries(Registry(settings.models_dir).active_folder("index")).values())
-    engine = store.make_engine(settings.db_url)
+    engine = store.engine_for(settings)
     store.migrate(engine)
     frozen = read_holdout(holdout_path(settings))
     with Session(engine) as session:  # an answer agents approved in a held-out conversation stays held out

@@ -12,13 +12,6 @@ from assistant.tables import Conversation, Message, Review, ReviewBatch
 NOW = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def engine():
-    engine = store.make_engine("sqlite://")
-    store.migrate(engine)
-    return engine
-
-
 def _messages(engine, intent: str, *, negative: int, total: int, start: datetime, span: timedelta, product=None,
               one_conversation=False):
     """`total` customer messages (`negative` of them negative), each from its own customer unless told otherwise."""

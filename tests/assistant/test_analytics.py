@@ -17,13 +17,6 @@ def at(day: int, hour: int = 0, minute: int = 0, second: int = 0, month: int = 1
     return datetime(2026, month, day, hour, minute, second, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def engine():
-    engine = store.make_engine("sqlite://")
-    store.migrate(engine)
-    return engine
-
-
 class Shop:
     """Writes conversations with chosen times and labels, as the pipeline and the desk would store them."""
 

@@ -14,15 +14,15 @@ def test_passwords_are_salted_and_checked():
 
 
 @pytest.fixture
-def desk_setup(fake_assistant):
-    angry = fake_assistant.reply(None, "I want to talk to a human agent now")
-    calm = fake_assistant.reply(None, "hi")
-    fake_assistant.request_human(calm.conversation_id)
-    with store.transaction(fake_assistant.engine) as session:
+def desk_setup(store_assistant):
+    angry = store_assistant.reply(None, "I want to talk to a human agent now")
+    calm = store_assistant.reply(None, "hi")
+    store_assistant.request_human(calm.conversation_id)
+    with store.transaction(store_assistant.engine) as session:
         desk.add_agent(session, name="lin", password="s3cret-pass")
         conversation = store.get_conversation(session, conversation_id=angry.conversation_id)
         conversation.escalation_reason = "strongly negative sentiment (0.97)"
-    return fake_assistant, angry.conversation_id, calm.conversation_id
+    return store_assistant, angry.conversation_id, calm.conversation_id
 
 
 def test_accounts(desk_setup):

@@ -7,19 +7,19 @@ from assistant.tables import Conversation, Feedback, Message
 
 def rows(assistant, table):
     with Session(assistant.engine) as session:
-        return list(session.exec(select(table)))
+        return list(session.exec(select(table).order_by(table.id)))  # PostgreSQL keeps no insertion order
 
 
-def test_a_turn_is_answered_and_stored(fake_assistant):
-    reply = fake_assistant.reply(None, "How much does shipping cost?")
+def test_a_turn_is_answered_and_stored(store_assistant):
+    reply = store_assistant.reply(None, "How much does shipping cost?")
     assert reply.action in ("answer", "clarify") and reply.text
     assert reply.sources and reply.message_id > reply.customer_message_id > 0
-    customer, bot = rows(fake_assistant, Message)
+    customer, bot = rows(store_assistant, Message)
     assert customer.role == "customer" and customer.text == "How much does shipping cost?"
     assert customer.intent == reply.intent and customer.retrieved[0]["id"] == reply.sources[0][0]
     assert bot.role == "bot" and bot.text == reply.text and bot.model_versions == {"router": "v0001", "index": "v0001"}
-    follow = fake_assistant.reply(reply.conversation_id, "thanks!")
-    assert follow.conversation_id == reply.conversation_id and len(rows(fake_assistant, Message)) == 4
+    follow = store_assistant.reply(reply.conversation_id, "thanks!")
+    assert follow.conversation_id == reply.conversation_id and len(rows(store_assistant, Message)) == 4
 
 
 def test_personal_data_never_reaches_the_store(fake_assistant):
@@ -86,8 +86,8 @@ def test_unknown_conversation_is_refused(fake_assistant):
         fake_assistant.reply("no-such-id", "hi")
 
 
-def test_a_failing_database_loses_nothing_half_written(fake_assistant, monkeypatch):
-    first = fake_assistant.reply(None, "hi")
+def test_a_failing_database_loses_nothing_half_written(store_assistant, monkeypatch):
+    first = store_assistant.reply(None, "hi")
 
     def broken(*args, **kwargs):
         from sqlalchemy.exc import OperationalError
@@ -96,68 +96,68 @@ def test_a_failing_database_loses_nothing_half_written(fake_assistant, monkeypat
 
     monkeypatch.setattr("assistant.store.save_turn", broken)
     with pytest.raises(StoreError, match="disk is full"):
-        fake_assistant.reply(first.conversation_id, "where is my order?")
+        store_assistant.reply(first.conversation_id, "where is my order?")
     monkeypatch.undo()
-    assert len(rows(fake_assistant, Message)) == 2
+    assert len(rows(store_assistant, Message)) == 2
 
 
-def test_concurrent_customers_lose_no_turn(fake_assistant):
+def test_concurrent_customers_lose_no_turn(store_assistant):
     from concurrent.futures import ThreadPoolExecutor
 
     def customer(n):
         conversation = None
         for turn in range(5):
-            conversation = fake_assistant.reply(conversation, f"customer {n} asks about shipping, turn {turn}").conversation_id
+            conversation = store_assistant.reply(conversation, f"customer {n} asks about shipping, turn {turn}").conversation_id
         return conversation
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         conversations = list(pool.map(customer, range(8)))
     assert len(set(conversations)) == 8
-    stored = rows(fake_assistant, Message)
+    stored = rows(store_assistant, Message)
     assert sum(m.role == "customer" for m in stored) == 8 * 5  # every turn stored (the bot is silent on hold)
     for conversation in conversations:
         texts = [m.text for m in stored if m.conversation_id == conversation and m.role == "customer"]
         assert [t.rsplit(" ", 1)[1] for t in texts] == ["0", "1", "2", "3", "4"]
 
 
-def test_an_agent_taking_over_mid_turn_is_not_undone(fake_assistant, monkeypatch):
+def test_an_agent_taking_over_mid_turn_is_not_undone(store_assistant, monkeypatch):
     from assistant import store
 
-    first = fake_assistant.reply(None, "hi")
+    first = store_assistant.reply(None, "hi")
     original = store.recent_turns
 
     def agent_takes_over_meanwhile(session, *, conversation_id, limit=5):
         actions = original(session, conversation_id=conversation_id, limit=limit)
-        with store.transaction(fake_assistant.engine) as other:
+        with store.transaction(store_assistant.engine) as other:
             store.get_conversation(other, conversation_id=conversation_id).status = "agent"
         return actions
 
     monkeypatch.setattr(store, "recent_turns", agent_takes_over_meanwhile)
-    reply = fake_assistant.reply(first.conversation_id, "how much is shipping?")
+    reply = store_assistant.reply(first.conversation_id, "how much is shipping?")
     assert reply.action == "hold" and reply.status == "agent" and reply.escalated
-    assert rows(fake_assistant, Conversation)[0].status == "agent"
+    assert rows(store_assistant, Conversation)[0].status == "agent"
 
 
-def test_the_customers_button_escalates_and_agent_messages_can_be_polled(fake_assistant):
+def test_the_customers_button_escalates_and_agent_messages_can_be_polled(store_assistant):
     from assistant import store
 
-    first = fake_assistant.reply(None, "你好")
-    pressed = fake_assistant.request_human(first.conversation_id)
+    first = store_assistant.reply(None, "你好")
+    pressed = store_assistant.request_human(first.conversation_id)
     assert pressed.escalated and pressed.status == "escalated" and "客服" in pressed.text  # the conversation's language
-    again = fake_assistant.request_human(first.conversation_id)
+    again = store_assistant.request_human(first.conversation_id)
     assert again.action == "hold"
-    with store.transaction(fake_assistant.engine) as session:
+    with store.transaction(store_assistant.engine) as session:
         conversation = store.get_conversation(session, conversation_id=first.conversation_id)
         store.add_message(session, conversation=conversation, status="agent",
                           message=Message(role="agent", text="您好，我是客服小李"))
-    status, new = fake_assistant.messages_after(first.conversation_id, again.message_id)
+    status, new = store_assistant.messages_after(first.conversation_id, again.message_id)
     assert status == "agent" and [(m.role, m.text) for m in new] == [("agent", "您好，我是客服小李")]
-    assert fake_assistant.reply(first.conversation_id, "好的").action == "hold"
-    fresh = fake_assistant.request_human(None)
+    assert store_assistant.reply(first.conversation_id, "好的").action == "hold"
+    fresh = store_assistant.request_human(None)
     assert fresh.conversation_id and fresh.escalated
 
 
-def test_the_announced_wait_grows_with_the_queue(fake_assistant):
-    first = fake_assistant.request_human(None)
-    second = fake_assistant.request_human(None)
+def test_the_announced_wait_grows_with_the_queue(store_assistant):
+    first = store_assistant.request_human(None)
+    second = store_assistant.request_human(None)
     assert "about 3 minutes" in first.text and "about 6 minutes" in second.text

@@ -32,13 +32,6 @@ class KeywordReader:
                 for t in texts]
 
 
-@pytest.fixture
-def engine():
-    engine = store.make_engine("sqlite://")
-    store.migrate(engine)
-    return engine
-
-
 def _analyzer(reader=None):
     return reviews.ReviewAnalyzer(reader or KeywordReader(), aspects=DEFAULT_ASPECTS, products=PRODUCTS)
 

@@ -1,23 +1,18 @@
+import json
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from assistant import store
 from assistant.errors import InvalidInput, StoreError
 from assistant.tables import Conversation, Feedback, Message
-
-
-@pytest.fixture
-def engine():
-    engine = store.make_engine("sqlite://")
-    store.migrate(engine)
-    return engine
 
 
 def test_migrations_create_exactly_the_tables_of_the_models(engine):
@@ -62,8 +57,8 @@ def test_feedback_only_on_own_bot_replies(engine):
         assert store.count_rows(session, Feedback) == 1
 
 
-def test_a_killed_process_loses_no_answered_turn(tmp_path):
-    url = f"sqlite:///{tmp_path / 'crash.db'}"
+def test_a_killed_process_loses_no_answered_turn(database_url):
+    url = database_url
     script = textwrap.dedent(f"""
         import os, signal
         from assistant import store
@@ -89,18 +84,81 @@ def test_postgres_urls_use_psycopg3():
     assert Settings(database_url="postgresql://shop@db/assistant").db_url == "postgresql+psycopg://shop@db/assistant"
 
 
-def test_upgrading_a_first_version_database_keeps_its_data(tmp_path):
+def test_upgrading_a_first_version_database_keeps_its_data(database_url):
+    """A database of schema 0001 with conversations, messages and ratings in it, upgraded to the newest
+    schema: every row and value is still there, the new columns are empty, and it takes new turns."""
     from sqlalchemy import text
 
-    engine = store.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    engine = store.make_engine(database_url)
     store.migrate(engine, "0001")
+    conversations = [{"id": f"c{i}", "channel": "web", "status": status, "lang": lang, "reason": reason,
+                      "at": datetime(2026, 1, 1 + i, 9, tzinfo=timezone.utc)}
+                     for i, (status, lang, reason) in enumerate([("bot", "en", None), ("escalated", "zh", "angry"),
+                                                                 ("agent", "en", "asked for a person")])]
+    messages = [{"conversation_id": f"c{i % 3}", "role": ("customer", "bot")[i % 2], "text": f"message {i} 订单",
+                 "intent": "order_status" if i % 2 == 0 else None, "confidence": 0.5 + i / 100,
+                 "retrieved": json.dumps([{"id": "faq-1", "score": 0.9}]), "truncated": i == 4,
+                 "at": datetime(2026, 1, 5, 10, i, tzinfo=timezone.utc)} for i in range(12)]
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO conversation (id, channel, status, created_at, updated_at) "
-                                "VALUES ('c1', 'web', 'escalated', '2026-01-01', '2026-01-01')"))
-        connection.execute(text("INSERT INTO message (id, conversation_id, role, text, truncated, created_at) "
-                                "VALUES (1, 'c1', 'customer', 'where is my order', 0, '2026-01-01')"))
+        connection.execute(text("INSERT INTO conversation (id, channel, status, lang, escalation_reason, created_at, "
+                                "updated_at) VALUES (:id, :channel, :status, :lang, :reason, :at, :at)"), conversations)
+        connection.execute(text("INSERT INTO message (conversation_id, role, text, intent, intent_confidence, retrieved, "
+                                "truncated, created_at) VALUES (:conversation_id, :role, :text, :intent, :confidence, "
+                                ":retrieved, :truncated, :at)"), messages)
+        bot_ids = [row[0] for row in connection.execute(text("SELECT id FROM message WHERE role = 'bot' ORDER BY id"))]
+        connection.execute(text("INSERT INTO feedback (message_id, conversation_id, rating, created_at) "
+                                "SELECT id, conversation_id, -1, created_at FROM message WHERE id = :id"),
+                           [{"id": bot_ids[0]}])
     store.migrate(engine)
     with Session(engine) as session:
-        conversation = session.get(Conversation, "c1")
-        assert conversation.status == "escalated" and conversation.token_hash is None
-        assert [m.text for m in store.list_messages(session, conversation_id="c1")] == ["where is my order"]
+        for row in conversations:
+            conversation = session.get(Conversation, row["id"])
+            assert (conversation.status, conversation.lang, conversation.escalation_reason) == (
+                row["status"], row["lang"], row["reason"])
+            assert conversation.created_at.replace(tzinfo=timezone.utc) == row["at"]
+            assert conversation.token_hash is None and conversation.api_key_id is None  # added by 0002
+        kept = list(session.exec(select(Message).order_by(Message.id)))
+        assert [(m.conversation_id, m.role, m.text, m.intent, m.truncated) for m in kept] == [
+            (m["conversation_id"], m["role"], m["text"], m["intent"], m["truncated"]) for m in messages]
+        assert [m.intent_confidence for m in kept] == pytest.approx([m["confidence"] for m in messages])
+        assert all(m.retrieved == [{"id": "faq-1", "score": 0.9}] and m.corrected_intent is None for m in kept)
+        assert [(f.message_id, f.rating) for f in session.exec(select(Feedback))] == [(bot_ids[0], -1)]
+    with store.transaction(engine) as session:  # and the upgraded database takes new turns
+        customer, reply = store.save_turn(session, conversation=session.get(Conversation, "c0"), status="bot",
+                                          customer=Message(role="customer", text="and now?"),
+                                          reply=Message(role="bot", text="still here"))
+    assert customer.id > max(m.id for m in kept) and reply.id == customer.id + 1
+    engine.dispose()
+
+
+def test_pool_and_connect_retries_are_settings():
+    from assistant.settings import Settings
+
+    pool = store.Pool.of(Settings(db_pool_size=3, db_max_overflow=1, db_connect_retries=4, db_retry_seconds=0.5))
+    assert (pool.size, pool.max_overflow, pool.connect_retries, pool.retry_seconds) == (3, 1, 4, 0.5)
+    engine = store.make_engine("postgresql+psycopg://shop@db.invalid/assistant", pool)
+    assert (engine.pool.size(), engine.pool._max_overflow) == (3, 1)
+
+
+@pytest.mark.parametrize("failures, retries, opens", [(2, 2, True), (2, 1, False)])
+def test_opening_a_connection_is_retried_while_the_database_restarts(postgres_url, monkeypatch, failures, retries,
+                                                                    opens):
+    import psycopg
+
+    real, calls = psycopg.connect, []
+
+    def restarting(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= failures:
+            raise psycopg.OperationalError("the database system is starting up")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(psycopg, "connect", restarting)
+    engine = store.make_engine(postgres_url, store.Pool(connect_retries=retries, retry_seconds=0.01))
+    if opens:
+        store.ping(engine)
+    else:
+        with pytest.raises(StoreError, match="starting up"):
+            store.ping(engine)
+    assert len(calls) == min(failures + 1, retries + 1)
+    engine.dispose()

@@ -62,6 +62,33 @@ def test_agents_add_reads_the_password_from_stdin(assistant_home):
     assert "lin" in runner.invoke(app, ["agents", "list"]).output
 
 
+
+def test_admin_commands_are_audited_with_their_outcome_and_no_secret(assistant_home):
+    import json
+
+    from assistant import desk, store
+    from assistant.settings import Settings
+
+    assert runner.invoke(app, ["keys", "create", "--name", "shop", "--origin", "https://shop.example"]).exit_code == 0
+    assert runner.invoke(app, ["keys", "create", "--name", "shop"]).exit_code == 1
+    assert runner.invoke(app, ["agents", "add", "lin", "--password-stdin"], input="s3cret-pass\n").exit_code == 0
+    assert runner.invoke(app, ["keys", "revoke", "ops 13800138000"]).exit_code == 1
+    engine = store.make_engine(Settings().db_url)
+    with store.transaction(engine) as session:  # an agent's action joins the same log
+        conversation = store.create_conversation(session)
+        desk.take_over(session, agent_name="lin", conversation_id=conversation.id)
+    listed = runner.invoke(app, ["audit", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = [json.loads(line) for line in listed.output.strip().splitlines()]
+    assert [(r["kind"], r["action"], r["outcome"].split(":")[0]) for r in rows] == [
+        ("agent", "take_over", "done"), ("admin", "keys revoke", "failed"), ("admin", "agents add", "done"),
+        ("admin", "keys create", "failed"), ("admin", "keys create", "done")]
+    assert rows[4]["detail"] == {"name": "shop", "origin": ["https://shop.example"]} and "@" in rows[4]["who"]
+    assert "exists already" in rows[3]["outcome"] and rows[0]["who"] == "lin"
+    assert "13800138000" not in listed.output and "s3cret" not in listed.output  # masked; never a password
+    only_admin = runner.invoke(app, ["audit", "list", "--kind", "admin", "--limit", "2"]).output.strip().splitlines()
+    assert len(only_admin) == 2 and "keys revoke" in only_admin[0]
+
 def _labelled_csv(path, rows):
     path.write_text("utterance,intent\n" + "".join(f"{text},{label}\n" for text, label in rows), encoding="utf-8")
     return path

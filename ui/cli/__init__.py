@@ -11,7 +11,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import typer  # noqa: E402
 
-from ui.cli import (agents, alerts, analyze, chat, drafter, evaluate, finetune, index, keys, knowledge, models,  # noqa: E402
+from ui.cli import (agents, alerts, analyze, audit, chat, drafter, evaluate, finetune, index, keys, knowledge, models,  # noqa: E402
                     serve, train)
 
 app = typer.Typer(help="Offline bilingual customer-service assistant for online shops.", no_args_is_help=True,
@@ -29,6 +29,7 @@ app.add_typer(finetune.app, name="finetune")
 app.add_typer(drafter.app, name="drafter")
 app.add_typer(analyze.app, name="analyze")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

@@ -6,13 +6,14 @@ import sys
 
 import typer
 
-from ui.cli.common import domain_errors, migrated_engine
+from ui.cli.common import audited, domain_errors, migrated_engine
 
 app = typer.Typer(help="Support agents' accounts.", no_args_is_help=True)
 
 
 @app.command("add")
 @domain_errors
+@audited("agents add")
 def add(name: str = typer.Argument(..., help="The agent's login name."),
         password_stdin: bool = typer.Option(False, "--password-stdin",
                                             help="Read the password from standard input (for scripts).")) -> None:

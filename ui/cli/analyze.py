@@ -42,7 +42,7 @@ def analyze_reviews(file: Path = typer.Argument(..., help="A CSV or JSON Lines f
     config = settings()
     ReviewFile(file)  # a wrong file is reported before any model loads
     knowledge = load_knowledge(config.knowledge_dir)
-    engine = store.make_engine(config.db_url)
+    engine = store.engine_for(config)
     store.migrate(engine)
     loaded = []
 

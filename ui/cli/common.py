@@ -27,7 +27,7 @@ def migrated_engine():
     """The settings' database, migrated to the newest schema (commands that only touch the store)."""
     from assistant import store
 
-    engine = store.make_engine(settings().db_url)
+    engine = store.engine_for(settings())
     store.migrate(engine)
     return engine
 
@@ -44,3 +44,39 @@ def domain_errors(command):
             raise typer.Exit(EXIT_PROBLEM) from exc
 
     return wrapper
+
+
+def audited(action: str):
+    """Record an administrator's command in the audit log (who, where, its arguments, how it ended), whether
+    it succeeded or failed. Put it under `domain_errors`, so a refusal is recorded with its reason."""
+
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            outcome = "failed: interrupted"
+            try:
+                result = command(*args, **kwargs)
+                outcome = "done"
+                return result
+            except typer.Exit as exc:
+                outcome = "done" if not exc.exit_code else f"failed: exit {exc.exit_code}"
+                raise
+            except Exception as exc:
+                outcome = f"failed: {exc}"
+                raise
+            finally:
+                _record(action, kwargs, outcome)
+
+        return wrapper
+
+    return decorate
+
+
+def _record(action: str, arguments: dict, outcome: str) -> None:
+    from assistant import audit, store
+
+    try:
+        with store.transaction(migrated_engine()) as session:
+            audit.record_admin_action(session, action=action, arguments=arguments, outcome=outcome)
+    except EXPECTED_ERRORS as exc:  # the command's own outcome stands; say that its record is missing
+        log(f"warning: `{action}` ({outcome}) could not be written to the audit log: {exc}")

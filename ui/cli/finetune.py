@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from ui.cli.common import domain_errors, log, migrated_engine, settings
+from ui.cli.common import audited, domain_errors, log, migrated_engine, settings
 
 app = typer.Typer(help="Learning from the logged conversations.", no_args_is_help=True)
 
@@ -52,6 +52,7 @@ def export_command(out: Path = typer.Option(None, "--out", help="Folder for the 
 
 @app.command("holdout")
 @domain_errors
+@audited("finetune holdout")
 def holdout(grow: bool = typer.Option(False, "--grow", help="Set apart a share of the conversations not "
                                                             "considered before."),
             fraction: float = typer.Option(0.2, "--fraction", min=0.01, max=0.99, help="Share to set apart."),
@@ -68,6 +69,7 @@ def holdout(grow: bool = typer.Option(False, "--grow", help="Set apart a share o
 
 @app.command("run")
 @domain_errors
+@audited("finetune run")
 def run_command(tolerance: float = typer.Option(0.5, "--tolerance", min=0.0,
                                                 help="Points of holdout accuracy a candidate may lose."),
                 min_new_accuracy: float = typer.Option(0.8, "--min-new-accuracy", min=0.0, max=1.0,

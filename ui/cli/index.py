@@ -7,13 +7,14 @@ from pathlib import Path
 
 import typer
 
-from ui.cli.common import domain_errors, log, settings
+from ui.cli.common import audited, domain_errors, log, settings
 
 app = typer.Typer(help="The FAQ retrieval index.", no_args_is_help=True)
 
 
 @app.command("build")
 @domain_errors
+@audited("index build")
 def build(as_json: bool = typer.Option(False, "--json", help="Print the new version as JSON.")) -> None:
     """Build the FAQ index from the knowledge folder (and the entries imported before) and make it active."""
     from retrieval.knowledge import load_knowledge
@@ -26,6 +27,7 @@ def build(as_json: bool = typer.Option(False, "--json", help="Print the new vers
 
 @app.command("add")
 @domain_errors
+@audited("index add")
 def add(file: Path = typer.Argument(..., help="A Q&A export: .csv with a header row, or .jsonl; columns "
                                                "question, answer, and optionally id, intent, lang."),
         as_json: bool = typer.Option(False, "--json", help="Print what was done as one JSON object.")) -> None:
@@ -54,6 +56,7 @@ def add(file: Path = typer.Argument(..., help="A Q&A export: .csv with a header 
 
 @app.command("remove")
 @domain_errors
+@audited("index remove")
 def remove(entry_ids: list[str] = typer.Argument(..., help="Entry ids to remove (see entries.jsonl)."),
            as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON.")) -> None:
     """Remove entries from the active index, as a new version."""

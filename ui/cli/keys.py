@@ -6,13 +6,14 @@ import json
 
 import typer
 
-from ui.cli.common import domain_errors, migrated_engine
+from ui.cli.common import audited, domain_errors, migrated_engine
 
 app = typer.Typer(help="Shop API keys.", no_args_is_help=True)
 
 
 @app.command("create")
 @domain_errors
+@audited("keys create")
 def create(name: str = typer.Option(..., "--name", help="The shop or site the key is for (unique)."),
            origin: list[str] = typer.Option([], "--origin", help="A web origin allowed to call the API "
                                                                 "from a browser, e.g. https://shop.example; repeatable.")) -> None:
@@ -32,6 +33,7 @@ def create(name: str = typer.Option(..., "--name", help="The shop or site the ke
 
 @app.command("revoke")
 @domain_errors
+@audited("keys revoke")
 def revoke(name: str = typer.Argument(..., help="The key's name.")) -> None:
     """Revoke a key: it can start no more conversations (existing ones keep their tokens)."""
     from assistant import store

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from ui.cli.common import domain_errors, settings
+from ui.cli.common import audited, domain_errors, settings
 
 app = typer.Typer(help="Model versions: which exist, which is active, switch between them.", no_args_is_help=True)
 
@@ -59,6 +59,7 @@ def list_versions(kind: str = typer.Option("", "--kind", help="Only this kind (r
 
 @app.command("promote")
 @domain_errors
+@audited("models promote")
 def promote(version: str = typer.Argument(..., help="A version: `index/v0003`, or `v0003` when only one kind has it."),
             as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Make a version the active one of its kind; running servers switch to it without a restart."""
@@ -73,6 +74,7 @@ def promote(version: str = typer.Argument(..., help="A version: `index/v0003`, o
 
 @app.command("rollback")
 @domain_errors
+@audited("models rollback")
 def rollback(kind: str = typer.Argument("classifier", help="router, classifier or index."),
              as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Go back to the version of KIND that was active before the current one."""

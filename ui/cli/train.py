@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ui.cli.common import domain_errors, log, settings
+from ui.cli.common import audited, domain_errors, log, settings
 
 app = typer.Typer(help="Train models.", no_args_is_help=True)
 
@@ -16,6 +16,7 @@ TASKS = ("intent", "sentiment")
 
 @app.command("router")
 @domain_errors
+@audited("train router")
 def router(as_json: bool = typer.Option(False, "--json", help="Print the version and its metrics as JSON."),
            seed: int = typer.Option(0, help="Seed of the held-out split."),
            holdout: float = typer.Option(0.2, help="Share of messages held out to measure accuracy.")) -> None:
@@ -90,6 +91,7 @@ SEED = typer.Option(0, help="Seed of the dev split, the shuffling and the initia
 
 @app.command("classifier")
 @domain_errors
+@audited("train classifier")
 def classifier(data: Path = typer.Option(None, help="CSV, JSONL or CLINC-style JSON of labelled texts "
                                                     "(default: the knowledge's labelled messages, intent and sentiment)."),
                out: Path = typer.Option(None, help="Write the model here (default: a new active registry version, "
@@ -142,6 +144,7 @@ def classifier(data: Path = typer.Option(None, help="CSV, JSONL or CLINC-style J
 
 @app.command("drafter")
 @domain_errors
+@audited("train drafter")
 def drafter(out: Path = typer.Option(None, help="Write the model here (default: a new registry version; "
                                                 "`assistant models promote drafter/VERSION` makes it the active one)."),
             encoder: str = ENCODER,
@@ -176,6 +179,7 @@ def drafter(out: Path = typer.Option(None, help="Write the model here (default: 
 
 @app.command("reviews")
 @domain_errors
+@audited("train reviews")
 def reviews(file: Path = typer.Argument(..., help="A CSV or JSON Lines file of reviews with a label column "
                                                "(1/0, positive/negative/neutral, 好评/差评) or star ratings (1-2 negative, "
                                                "3 neutral, 4-5 positive)."),
