@@ -26,7 +26,7 @@ import urllib.request
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from scipy.stats import fisher_exact
 from sqlalchemy import func
@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from assistant import store
-from assistant.tables import Alert, Message, Review, ReviewBatch, utcnow
+from assistant.tables import Alert, Message, Review, ReviewBatch, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 SOURCES = ("messages", "reviews")
@@ -113,9 +113,7 @@ def find_spikes(counts: dict[tuple[str, str, str], Counts], rule: AlertRule) -> 
 
 def _as_utc(moment: datetime | str) -> datetime:
     """A stored time as an aware UTC datetime (SQLite returns naive ones, or text from COALESCE)."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return as_utc(datetime.fromisoformat(moment) if isinstance(moment, str) else moment)
 
 
 def _tally(rows, start: datetime, split: datetime) -> dict[tuple[str, str], Counts]:

@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assistant.errors import InvalidInput
-from assistant.tables import Conversation, Feedback, Message
+from assistant.tables import Conversation, Feedback, Message, as_utc
 from retrieval.knowledge import SENTIMENTS
 
 UNKNOWN = "unknown"
@@ -155,11 +155,6 @@ def _utc(value: datetime, name: str) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-def _as_utc(value: datetime) -> datetime:
-    """A stored time in UTC (SQLite gives it back naive, in UTC; PostgreSQL aware)."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
 def _range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     start, end = _utc(start, "start"), _utc(end, "end")
     if end <= start:
@@ -182,14 +177,14 @@ def _per_day(rows, start: datetime, end: datetime) -> dict[date, list]:
     """{day: [row[1:], ...]} for rows whose first column is a time, every day of the range present."""
     days: dict[date, list] = {day: [] for day in days_of(start, end)}
     for when, *rest in rows:
-        days[_as_utc(when).date()].append(rest[0] if len(rest) == 1 else tuple(rest))
+        days[as_utc(when).date()].append(rest[0] if len(rest) == 1 else tuple(rest))
     return days
 
 
 def first_activity(session: Session) -> datetime | None:
     """When the first message was written ("all time" starts there); None for an empty store."""
     first = session.exec(select(func.min(Message.created_at))).one()
-    return _as_utc(first) if first is not None else None
+    return as_utc(first) if first is not None else None
 
 
 def messages_per_day(session: Session, *, start: datetime, end: datetime) -> list[DayVolume]:
@@ -272,7 +267,7 @@ def response_times_per_day(session: Session, *, start: datetime, end: datetime) 
     waiting_since: datetime | None = None
     conversation = None
     for conversation_id, _, created_at, role, _ in rows:
-        created_at = _as_utc(created_at)
+        created_at = as_utc(created_at)
         if conversation_id != conversation:
             if waiting_since is not None:
                 waits.append((waiting_since, None))
@@ -349,7 +344,7 @@ def poorly_answered(session: Session, *, start: datetime, end: datetime, min_sco
         if turn is not None and turn.conversation_id != conversation_id:
             turn = None
         if role == "customer":
-            created_at = _as_utc(created_at)
+            created_at = as_utc(created_at)
             turn = None if created_at >= end else _Turn(
                 message_id, conversation_id, created_at, intent or UNKNOWN,
                 retrieved[0]["score"] if retrieved else None, [])

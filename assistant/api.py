@@ -5,46 +5,23 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 import threading
 import time
-from datetime import datetime
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 
 from assistant import metrics, store
+from assistant.api_models import (API_GET, API_POST, API_POST_JSON, ConversationOut, FeedbackIn, FeedbackOut,
+                                  HealthOut, MessageIn, MessageOut, ReadyOut, ReplyOut, SentOut, StatusOut, refusals)
 from assistant.access import TOKEN_PREFIX, matches, new_secret
 from assistant.errors import EXPECTED_ERRORS, ConversationNotFound, InvalidInput, StoreError
 from assistant.pipeline import Assistant
 from assistant.tables import ApiKey, Conversation, Message
-
-
-class MessageIn(BaseModel):
-    text: str = Field(max_length=20_000, description="The customer's message (cut to 2,000 characters).")
-
-
-class FeedbackIn(BaseModel):
-    rating: int = Field(description="1 for thumbs up, -1 for thumbs down.")
-    comment: str | None = Field(default=None, max_length=2_000)
-
-
-class ConversationOut(BaseModel):
-    id: str
-    token: str
-
-
-class MessageOut(BaseModel):
-    id: int
-    role: str
-    text: str
-    created_at: datetime
-    intent: str | None = None
-    sentiment: str | None = None
-    source: str | None = None
 
 
 class RateLimiter:
@@ -112,12 +89,12 @@ def build_router(assistant: Assistant) -> APIRouter:
             raise HTTPException(429, "too many messages: slow down and try again in a few seconds")
         return conversation
 
-    @router.get("/healthz")
+    @router.get("/healthz", response_model=HealthOut)
     def healthz() -> dict:
         """Alive: the process answers (loads nothing; a load balancer's liveness probe)."""
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", response_model=ReadyOut, responses=refusals(503))
     def readyz() -> dict:
         """Ready to answer customers: the models are loaded and the database answers (503 saying what is wrong)."""
         try:
@@ -128,7 +105,7 @@ def build_router(assistant: Assistant) -> APIRouter:
             raise HTTPException(503, "the database is not answering", headers={"Retry-After": "5"}) from exc
         except EXPECTED_ERRORS as exc:
             raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "5"}) from exc
-        return {"status": "ok", "models": versions}
+        return {"status": "ok", "models": versions, "process": os.getpid()}
 
     @router.get("/metrics", include_in_schema=False)
     def prometheus(request: Request, authorization: str | None = Header(default=None)) -> Response:
@@ -143,7 +120,7 @@ def build_router(assistant: Assistant) -> APIRouter:
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 
-    @router.post("/api/v1/conversations", status_code=201, response_model=ConversationOut,
+    @router.post("/api/v1/conversations", status_code=201, response_model=ConversationOut, responses=API_POST,
                  dependencies=[Depends(limit)])
     def start(authorization: str | None = Header(default=None), origin: str | None = Header(default=None)) -> ConversationOut:
         """Start a conversation with a shop key; the returned token opens it (and only it)."""
@@ -160,31 +137,32 @@ def build_router(assistant: Assistant) -> APIRouter:
             conversation = store.create_conversation(session, channel="api", token_hash=token_hash, api_key_id=row.id)
         return ConversationOut(id=conversation.id, token=token)
 
-    @router.post("/api/v1/conversations/{conversation_id}/messages", dependencies=[Depends(limit)])
-    def send(conversation_id: str, message: MessageIn, authorization: str | None = Header(default=None)) -> dict:
+    @router.post("/api/v1/conversations/{conversation_id}/messages", response_model=SentOut, responses=API_POST_JSON,
+                 dependencies=[Depends(limit)])
+    def send(conversation_id: str, message: MessageIn, authorization: str | None = Header(default=None)) -> SentOut:
         """Send the customer's message; the reply comes back with its intent, sentiment and sources."""
         conversation = conversation_for(conversation_id, authorization)
         reply = assistant.reply(conversation.id, message.text, channel="api", token=_bearer(authorization))
-        body = reply.as_json()
-        body["customer_message_id"] = reply.customer_message_id
-        return body
+        return SentOut(**reply.as_json(), customer_message_id=reply.customer_message_id)
 
-    @router.get("/api/v1/conversations/{conversation_id}", dependencies=[Depends(limit)])
+    @router.get("/api/v1/conversations/{conversation_id}", response_model=StatusOut, responses=API_GET,
+                dependencies=[Depends(limit)])
     def status(conversation_id: str, authorization: str | None = Header(default=None)) -> dict:
         """The conversation's status (bot, escalated, agent, resolved): what a widget shows the customer."""
         conversation = conversation_for(conversation_id, authorization)
         return {"id": conversation.id, "status": conversation.status, "lang": conversation.lang,
                 "escalated": conversation.status in ("escalated", "agent")}
 
-    @router.post("/api/v1/conversations/{conversation_id}/escalate", dependencies=[Depends(limit)])
+    @router.post("/api/v1/conversations/{conversation_id}/escalate", response_model=ReplyOut, responses=API_POST,
+                 dependencies=[Depends(limit)])
     def escalate(conversation_id: str, authorization: str | None = Header(default=None)) -> dict:
         """The customer's own 'talk to a person' button: hand the conversation to an agent now."""
         conversation = conversation_for(conversation_id, authorization)
         return assistant.request_human(conversation.id, channel="api", token=_bearer(authorization)).as_json()
 
     @router.get("/api/v1/conversations/{conversation_id}/messages", response_model=list[MessageOut],
-                dependencies=[Depends(limit)])
-    def poll(conversation_id: str, after: int = Query(0, ge=0, le=2**62, description="Only messages after this id."),
+                responses=API_GET, dependencies=[Depends(limit)])
+    def poll(conversation_id: str, after: int = Query(0, ge=0, le=store.MAX_ID, description="Only messages after this id."),
              authorization: str | None = Header(default=None)) -> list[MessageOut]:
         """The conversation's messages in order (agent replies included), optionally after a message id."""
         conversation = conversation_for(conversation_id, authorization)
@@ -193,8 +171,9 @@ def build_router(assistant: Assistant) -> APIRouter:
         return [MessageOut(id=m.id, role=m.role, text=m.text, created_at=m.created_at, intent=m.intent,
                            sentiment=m.sentiment, source=m.source) for m in rows]
 
-    @router.post("/api/v1/messages/{message_id}/feedback", status_code=201, dependencies=[Depends(limit)])
-    def feedback(body: FeedbackIn, message_id: int = PathParam(..., ge=1, le=2**62),
+    @router.post("/api/v1/messages/{message_id}/feedback", status_code=201, response_model=FeedbackOut,
+                 responses=API_POST_JSON, dependencies=[Depends(limit)])
+    def feedback(body: FeedbackIn, message_id: int = PathParam(..., ge=1, le=store.MAX_ID),
                  authorization: str | None = Header(default=None)) -> dict:
         """Rate a bot reply; the token of the reply's conversation authorises it."""
         with store.transaction(assistant.engine) as session:
@@ -203,7 +182,28 @@ def build_router(assistant: Assistant) -> APIRouter:
         return {"id": assistant.feedback(conversation.id, message_id, body.rating, body.comment,
                                          token=_bearer(authorization))}
 
+    # The chat is mounted at / and would answer a known path asked with another method with a 404, as if the
+    # path did not exist: every other method of each path gets a 405 that says which methods it takes.
+    methods: dict[str, set[str]] = {}
+    for route in router.routes:
+        methods.setdefault(route.path, set()).update(route.methods)
+    for path, allowed in methods.items():
+        router.add_api_route(path, _refuse_method(sorted(allowed)), methods=sorted(set(HTTP_METHODS) - allowed),
+                             include_in_schema=False)
     return router
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY")
+
+
+def _refuse_method(allowed: list[str]):
+    allow = ", ".join(allowed)
+
+    def refuse(request: Request) -> JSONResponse:
+        return JSONResponse({"detail": f"{request.method} is not allowed here: use {allow}"}, status_code=405,
+                            headers={"Allow": allow})
+
+    return refuse
 
 
 PROBES = ("/healthz", "/readyz", "/metrics")
@@ -215,7 +215,7 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
     @app.exception_handler(StoreError)
     async def store_down(request: Request, exc: StoreError) -> JSONResponse:
         return JSONResponse({"detail": "the database is not answering; nothing was half-saved: try again"},
-                            status_code=503)
+                            status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(ConversationNotFound)
     async def not_found(request: Request, exc: ConversationNotFound) -> JSONResponse:
@@ -249,8 +249,10 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
     async def body_limit(request: Request, call_next):
         if request.url.path.startswith("/api/") and request.method in ("POST", "PUT", "PATCH"):
             length = request.headers.get("content-length")
-            if length is None:  # a chunked body could be of any size: refuse it before reading it
+            if length is None and "transfer-encoding" in request.headers:
+                # a chunked body could be of any size: refuse it before reading it (no length and no chunks: empty)
                 return JSONResponse({"detail": "send the body with a Content-Length header"}, status_code=411)
+            length = length or "0"
             if not (length.isascii() and length.isdecimal()) or int(length) > max_body_bytes:
                 return JSONResponse({"detail": f"the body is larger than {max_body_bytes} bytes"}, status_code=413)
         return await call_next(request)

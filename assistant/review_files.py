@@ -12,11 +12,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from assistant.errors import InvalidInput
 from assistant.pii import CUT_MARGIN
+from assistant.tables import as_utc
 
 TEXT_COLUMNS = ("text", "review", "content", "comment", "body", "评论", "内容", "评价")
 PRODUCT_COLUMNS = ("product", "product_name", "item", "sku", "cat", "category", "商品", "产品", "类别")
@@ -177,7 +178,7 @@ class ReviewFile:
                     columns.clear()
                 try:
                     columns[keys] = self._find_columns(list(keys))
-                except InvalidInput as exc:
+                except InvalidInput:
                     if first:  # the first review decides: a file of something else is an error, not skipped rows
                         raise
                     self.skip(number, f"no review text field (its fields: {', '.join(keys)})"[:160])
@@ -236,7 +237,7 @@ def parse_date(value: str) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("/", "-"))
     except ValueError:
         raise ValueError(f"date {value[:40]!r} is not a date (expected e.g. 2026-11-29)") from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return as_utc(moment)
 
 
 def parse_rating(value: str) -> float | None:

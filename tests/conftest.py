@@ -171,7 +171,8 @@ def tiny_encoder(tmp_path_factory) -> Path:
     """A real sentence-transformers folder, tiny and untrained (MiniLM's tokenizer, one small layer): lets a
     child `assistant serve` or CLI process bootstrap and answer in seconds (ASSISTANT_EMBEDDER_PATH)."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer import modules
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     from assistant.models import minilm_path
@@ -182,9 +183,9 @@ def tiny_encoder(tmp_path_factory) -> Path:
     BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                          intermediate_size=64, max_position_embeddings=128)).save_pretrained(bert)
     tokenizer.save_pretrained(bert)
-    transformer = models.Transformer(str(bert), max_seq_length=64)
+    transformer = modules.Transformer(str(bert), max_seq_length=64)
     folder = tmp_path_factory.mktemp("tiny-encoder")
-    SentenceTransformer(modules=[transformer, models.Pooling(32, "mean"), models.Normalize()],
+    SentenceTransformer(modules=[transformer, modules.Pooling(32, "mean"), modules.Normalize()],
                         device="cpu").save(str(folder))
     return folder
 

@@ -79,6 +79,10 @@ def test_every_refusal_is_json_with_the_right_status(api):
     for response, status in cases:
         assert response.status_code == status, (status, response.text)
         assert response.json()["detail"]
+    # No body at all (curl -X POST): neither a length nor chunks is an empty body, not a 411.
+    bare = client.build_request("POST", "/api/v1/conversations", headers=auth(key))
+    del bare.headers["content-length"]
+    assert "transfer-encoding" not in bare.headers and client.send(bare).status_code == 201
     reply = client.post(path, json={"text": "hi"}, headers=auth(first["token"])).json()
     other = client.post(f"/api/v1/messages/{reply['message_id']}/feedback", json={"rating": 1},
                         headers=auth(second["token"]))
