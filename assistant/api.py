@@ -4,6 +4,7 @@ conversation's own token. Thin routes over `Assistant` and `store`; errors are J
 from __future__ import annotations
 
 import hmac
+import logging
 import ipaddress
 import os
 import threading
@@ -22,6 +23,8 @@ from assistant.access import TOKEN_PREFIX, matches, new_secret
 from assistant.errors import EXPECTED_ERRORS, ConversationNotFound, InvalidInput, StoreError
 from assistant.pipeline import Assistant
 from assistant.tables import ApiKey, Conversation, Message
+
+logger = logging.getLogger(__name__)
 
 
 class RateLimiter:
@@ -214,7 +217,9 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
 
     @app.exception_handler(StoreError)
     async def store_down(request: Request, exc: StoreError) -> JSONResponse:
-        return JSONResponse({"detail": "the database is not answering; nothing was half-saved: try again"},
+        logger.error("%s %s: %s", request.method, request.url.path, exc)  # the cause (disk full, refused, ...)
+        return JSONResponse({"detail": "the database could not take the request (not answering, or refusing "
+                                       "writes); nothing was half-saved: try again"},
                             status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(ConversationNotFound)

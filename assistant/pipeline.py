@@ -48,7 +48,10 @@ class Assistant:
 
     Args:
         settings: where the knowledge, the registry and the database are.
-        embedder: the sentence embedder to use instead of the one the settings name (tests pass a fake).
+        embedder: the sentence embedder to use instead of the one the settings name (tests pass a fake; Ray
+            Serve passes one that calls its encoder deployment).
+        generator: with ASSISTANT_DRAFTER=model, what writes the drafts instead of the settings' service or
+            folder (Ray Serve passes its drafter deployment); anything with `warm_up()` and `generate(inputs)`.
 
     Example:
         >>> bot = Assistant(Settings())
@@ -56,9 +59,10 @@ class Assistant:
         >>> reply.intent, reply.text
     """
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, generator=None):
         self.settings = settings
         self.embedder = embedder
+        self.generator = generator
         self._runtime: Runtime | None = None
         self._lock = threading.Lock()
         self._checked = 0.0
@@ -118,6 +122,8 @@ class Assistant:
         settings = self.settings
         if settings.drafter == "template":
             return template
+        if self.generator is not None:
+            return ModelDrafter(template, self.generator)
         if settings.drafter_url:
             from assistant.drafter_service import CircuitBreaker, RemoteGenerator
 

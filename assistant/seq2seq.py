@@ -63,8 +63,11 @@ class Seq2SeqGenerator:
         import torch
 
         tokenizer, model, lock = self._model()
+        # Never more input than the encoder has positions for (a small model may have fewer than the setting).
+        positions = getattr(getattr(model.config, "encoder", model.config), "max_position_embeddings", None)
         batch = tokenizer(inputs, return_tensors="pt", padding=True, truncation=True,
-                          max_length=self.decoding.max_input_tokens).to(self.device)
+                          max_length=min(self.decoding.max_input_tokens, positions or self.decoding.max_input_tokens)
+                          ).to(self.device)
         # Requests in this process take turns on the one model; none waits longer than a draft may take.
         if not lock.acquire(timeout=self.decoding.time_limit):
             raise DrafterUnavailable(f"the drafter is busy with other replies (waited {self.decoding.time_limit:g} s)")

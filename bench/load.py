@@ -32,7 +32,7 @@ from sqlmodel import select  # noqa: E402
 
 from assistant import store  # noqa: E402
 from assistant.tables import Message  # noqa: E402
-from bench.serving import serve_with_key, wait_ready  # noqa: E402
+from bench.serving import serve_with_key, stop, wait_ready  # noqa: E402
 
 QUESTIONS = ["where is my order MM20261104?", "运费多少钱？", "how do I return a jacket?", "能开发票吗",
              "my payment failed twice", "耳机坏了怎么保修", "do you have the down jacket in XL?", "谢谢！",
@@ -92,6 +92,34 @@ def stored_counts(engine, acknowledged: list[tuple[str, str]]) -> tuple[int, int
     return stored, len(wanted) - stored, duplicated
 
 
+def measure(home: Path, port: int, *, conversations: int, turns: int, think: float, ramp: float, seed: int = 0,
+            serve_args: tuple[str, ...] = (), **env: str) -> dict:
+    """One load run against `assistant serve SERVE_ARGS` on `home`: the JSON figures `main` prints."""
+    server, base, key, engine = serve_with_key(home, port, serve_args=serve_args, ASSISTANT_ALERT_CHECK_SECONDS="0",
+                                               **env)
+    try:
+        wait_ready(base, server, timeout=600)
+        began = time.perf_counter()
+        record = asyncio.run(drive(base, key, conversations, turns, think, ramp, seed))
+        seconds = time.perf_counter() - began
+    finally:
+        stop(server)
+    stored, lost, duplicated = stored_counts(engine, record["acknowledged"])
+    engine.dispose()
+    latencies = sorted(record["latencies"])
+    pick = lambda q: round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 1) if latencies else None  # noqa: E731
+    statuses = {str(k): v for k, v in sorted(record["statuses"].items(), key=str)}
+    return {
+        "conversations": conversations, "turns_per_conversation": turns, "think_seconds": think,
+        "ramp_seconds": ramp,
+        "turns_sent": record["sent"], "turns_acknowledged": len(record["acknowledged"]), "turns_stored": stored,
+        "lost": lost, "duplicated": duplicated,
+        "failed": record["sent"] - len(record["acknowledged"]),  # refused or unanswered (client-side errors too)
+        "errors_5xx": sum(v for k, v in record["statuses"].items() if isinstance(k, int) and k >= 500),
+        "statuses": statuses, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": pick(1.0),
+        "seconds": round(seconds, 1), "turns_per_second": round(record["sent"] / seconds, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, default=None)
@@ -102,31 +130,14 @@ def main() -> None:
                         help="Customers arrive at random within this many seconds [default: 2x --think]; 0: all at once.")
     parser.add_argument("--port", type=int, default=7963)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1, help="`assistant serve --workers N`.")
+    parser.add_argument("--database-url", default="", help="ASSISTANT_DATABASE_URL of the server (PostgreSQL).")
     opts = parser.parse_args()
     home = opts.home or Path(tempfile.mkdtemp(prefix="assistant-load-"))
-    server, base, key, engine = serve_with_key(home, opts.port, ASSISTANT_ALERT_CHECK_SECONDS="0")
-    try:
-        wait_ready(base, server, timeout=600)
-        began = time.perf_counter()
-        ramp = 2 * opts.think if opts.ramp is None else opts.ramp
-        record = asyncio.run(drive(base, key, opts.conversations, opts.turns, opts.think, ramp, opts.seed))
-        seconds = time.perf_counter() - began
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-    stored, lost, duplicated = stored_counts(engine, record["acknowledged"])
-    latencies = sorted(record["latencies"])
-    pick = lambda q: round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 1) if latencies else None  # noqa: E731
-    statuses = {str(k): v for k, v in sorted(record["statuses"].items(), key=str)}
-    print(json.dumps({
-        "conversations": opts.conversations, "turns_per_conversation": opts.turns, "think_seconds": opts.think,
-        "ramp_seconds": ramp,
-        "turns_sent": record["sent"], "turns_acknowledged": len(record["acknowledged"]), "turns_stored": stored,
-        "lost": lost, "duplicated": duplicated,
-        "failed": record["sent"] - len(record["acknowledged"]),  # refused or unanswered (client-side errors too)
-        "errors_5xx": sum(v for k, v in record["statuses"].items() if isinstance(k, int) and k >= 500),
-        "statuses": statuses, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": pick(1.0),
-        "seconds": round(seconds, 1), "turns_per_second": round(record["sent"] / seconds, 1)}))
+    env = {"ASSISTANT_DATABASE_URL": opts.database_url} if opts.database_url else {}
+    print(json.dumps(measure(home, opts.port, conversations=opts.conversations, turns=opts.turns, think=opts.think,
+                             ramp=2 * opts.think if opts.ramp is None else opts.ramp, seed=opts.seed,
+                             serve_args=("--workers", str(opts.workers)), **env)))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 
 import typer
 
@@ -18,7 +21,16 @@ def serve(host: str = typer.Option(None, help="Interface to listen on [default: 
           workers: int = typer.Option(1, min=1, max=64, help="API worker processes on PORT. Above 1, the screens "
                                                               "(chat, console, dashboard) get one process of their "
                                                               "own on --screens-port; use PostgreSQL."),
-          screens_port: int = typer.Option(None, help="With --workers > 1: the screens' port [default: PORT + 1].")) -> None:
+          screens_port: int = typer.Option(None, help="With --workers > 1 or --ray: the screens' port [default: "
+                                                       "PORT + 1]."),
+          ray: bool = typer.Option(False, "--ray", help="Serve the API as a Ray Serve application (needs the `ray` "
+                                                        "extra): encoder and drafter deployments with replicas."),
+          ray_address: str = typer.Option("", help="With --ray: the cluster to join (`auto`, or ray://host:10001); "
+                                                   "empty starts one on this machine."),
+          replicas: int = typer.Option(1, min=1, max=256, help="With --ray: encoder replicas."),
+          drafter_replicas: int = typer.Option(1, min=1, max=64, help="With --ray and ASSISTANT_DRAFTER=model: "
+                                                                      "drafter replicas (one GPU each when the "
+                                                                      "cluster has GPUs).")) -> None:
     """Start the assistant: customer chat at /, API, /healthz, /readyz and /metrics, OpenAPI at /docs."""
     import uvicorn
 
@@ -32,6 +44,9 @@ def serve(host: str = typer.Option(None, help="Interface to listen on [default: 
     done = ensure_ready(config, log=log)
     log("Models: " + ", ".join(f"{part} {state}" for part, state in done.items()))
     host, port = host or config.host, port or config.port
+    if ray:
+        _serve_ray(config, host, port, screens_port or port + 1, ray_address, replicas, drafter_replicas)
+        return
     if workers > 1:
         _serve_workers(config, host, port, workers, screens_port or port + 1)
         return
@@ -56,14 +71,59 @@ def _serve_workers(config, host: str, port: int, workers: int, screens_port: int
     metrics_dir = config.home / "run" / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)  # counts of an earlier run's processes are not this run's
     metrics_dir.mkdir(parents=True)
-    os.environ.update(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), ASSISTANT_SCREENS_PORT=str(screens_port))
-    screens = subprocess.Popen([sys.executable, "-c", "from ui.cli import main; main()", "serve", "--host", host,
-                                "--port", str(screens_port)])
-    log(f"Ready: API on http://{host}:{port} ({workers} workers); chat, console and dashboard on "
-        f"http://{host}:{screens_port} (Ctrl+C stops).")
-    try:
+    os.environ.update(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    with _screens(host, screens_port):
+        log(f"Ready: API on http://{host}:{port} ({workers} workers); chat, console and dashboard on "
+            f"http://{host}:{screens_port} (Ctrl+C stops).")
         uvicorn.run("ui.app:worker_app", factory=True, host=host, port=port, workers=workers, log_level="warning",
                     log_config=None)
+
+
+def _serve_ray(config, host: str, port: int, screens_port: int, address: str, replicas: int,
+               drafter_replicas: int) -> None:
+    """The API as a Ray Serve application (ui/ray_app.py) on `port`, the screens in one process on `screens_port`.
+    Every process of the cluster gets this one's ASSISTANT_* settings."""
+    try:
+        import ray
+        from ray import serve as ray_serve
+    except ImportError as exc:
+        raise typer.BadParameter("--ray needs Ray Serve: pip install -e '.[ray]'") from exc
+    from ui.ray_app import APP_NAME, application
+
+    def interrupted(_signum, _frame):
+        raise KeyboardInterrupt  # a SIGTERM (systemd, docker stop) shuts the cluster's processes down too
+
+    signal.signal(signal.SIGTERM, interrupted)
+    os.environ["ASSISTANT_SCREENS_PORT"] = str(screens_port)
+    env = {k: v for k, v in os.environ.items() if k.startswith(("ASSISTANT_", "HF_", "TRANSFORMERS_"))}
+    env["ASSISTANT_HOME"] = str(config.home)
+    ray.init(address=address or None, runtime_env={"env_vars": env}, include_dashboard=False,
+             logging_level="WARNING", log_to_driver=True)
+    try:
+        ray_serve.start(http_options={"host": host, "port": port})
+        log(f"Starting the deployments ({replicas} encoder replicas) on a cluster of {ray.cluster_resources()} ...")
+        ray_serve.run(application(config, replicas=replicas, drafter_replicas=drafter_replicas), name=APP_NAME,
+                      route_prefix="/")
+        with _screens(host, screens_port):
+            log(f"Ready: API on http://{host}:{port} (Ray Serve); chat, console and dashboard on "
+                f"http://{host}:{screens_port} (Ctrl+C stops).")
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ray_serve.shutdown()
+        ray.shutdown()
+
+
+@contextmanager
+def _screens(host: str, port: int):
+    """`assistant serve` for the screens alone (Gradio keeps its sessions in one process), stopped afterwards."""
+    os.environ["ASSISTANT_SCREENS_PORT"] = str(port)
+    screens = subprocess.Popen([sys.executable, "-c", "from ui.cli import main; main()", "serve", "--host", host,
+                                "--port", str(port)])
+    try:
+        yield screens
     finally:
         screens.terminate()
         try:
