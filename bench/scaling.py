@@ -27,8 +27,9 @@ from bench.serving import bootstrap  # noqa: E402
 SETUPS = {
     "single": (),
     "workers2": ("--workers", "2"),
-    "ray1": ("--ray", "--replicas", "1"),
-    "ray2": ("--ray", "--replicas", "2"),
+    # Half a CPU each: Ray reserves CPUs per replica, and two whole ones would leave none for the ingress here.
+    "ray1": ("--ray", "--replicas", "1", "--replica-cpus", "0.5"),
+    "ray2": ("--ray", "--replicas", "2", "--replica-cpus", "0.5"),
 }
 
 

@@ -170,14 +170,17 @@ def _has_gpu() -> bool:
 def application(settings: Settings, *, replicas: int = 1, ingress_replicas: int = 1, drafter_replicas: int = 1,
                 max_batch: int = 16, batch_wait: float = 0.005, cpus_per_replica: float = 1.0):
     """The bound application: encoder (and drafter) deployments with their replicas, and the API ingress."""
-    encoder = EncoderDeployment.options(num_replicas=replicas, ray_actor_options={"num_cpus": cpus_per_replica}).bind(
+    # Ray Serve lets a replica hold 5 requests at a time by default: the ingress's requests mostly wait (on the
+    # database, on the encoder), and a batch can only be as large as the requests a replica holds.
+    encoder = EncoderDeployment.options(num_replicas=replicas, max_ongoing_requests=4 * max_batch,
+                                        ray_actor_options={"num_cpus": cpus_per_replica}).bind(
         settings, max_batch, batch_wait)
     parts = {"encoder": encoder}
     if settings.drafter == "model":
         gpu = 1 if _has_gpu() else 0
         parts["drafter"] = DrafterDeployment.options(
-            num_replicas=drafter_replicas,
+            num_replicas=drafter_replicas, max_ongoing_requests=4 * max_batch,
             ray_actor_options={"num_cpus": 0 if gpu else cpus_per_replica, "num_gpus": gpu}).bind(
             settings, max_batch, batch_wait)
     # The ingress gets the deployments' handles as arguments, which also makes Ray start them first.
-    return ApiDeployment.options(num_replicas=ingress_replicas).bind(*parts.values())
+    return ApiDeployment.options(num_replicas=ingress_replicas, max_ongoing_requests=64).bind(*parts.values())

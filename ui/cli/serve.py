@@ -28,6 +28,9 @@ def serve(host: str = typer.Option(None, help="Interface to listen on [default: 
           ray_address: str = typer.Option("", help="With --ray: the cluster to join (`auto`, or ray://host:10001); "
                                                    "empty starts one on this machine."),
           replicas: int = typer.Option(1, min=1, max=256, help="With --ray: encoder replicas."),
+          replica_cpus: float = typer.Option(1.0, min=0.1, max=64, help="With --ray: CPUs Ray reserves per encoder "
+                                                                          "(and CPU drafter) replica; replicas that "
+                                                                          "do not fit wait for a node."),
           drafter_replicas: int = typer.Option(1, min=1, max=64, help="With --ray and ASSISTANT_DRAFTER=model: "
                                                                       "drafter replicas (one GPU each when the "
                                                                       "cluster has GPUs).")) -> None:
@@ -45,7 +48,7 @@ def serve(host: str = typer.Option(None, help="Interface to listen on [default: 
     log("Models: " + ", ".join(f"{part} {state}" for part, state in done.items()))
     host, port = host or config.host, port or config.port
     if ray:
-        _serve_ray(config, host, port, screens_port or port + 1, ray_address, replicas, drafter_replicas)
+        _serve_ray(config, host, port, screens_port or port + 1, ray_address, replicas, drafter_replicas, replica_cpus)
         return
     if workers > 1:
         _serve_workers(config, host, port, workers, screens_port or port + 1)
@@ -80,7 +83,7 @@ def _serve_workers(config, host: str, port: int, workers: int, screens_port: int
 
 
 def _serve_ray(config, host: str, port: int, screens_port: int, address: str, replicas: int,
-               drafter_replicas: int) -> None:
+               drafter_replicas: int, replica_cpus: float) -> None:
     """The API as a Ray Serve application (ui/ray_app.py) on `port`, the screens in one process on `screens_port`.
     Every process of the cluster gets this one's ASSISTANT_* settings."""
     try:
@@ -102,8 +105,8 @@ def _serve_ray(config, host: str, port: int, screens_port: int, address: str, re
     try:
         ray_serve.start(http_options={"host": host, "port": port})
         log(f"Starting the deployments ({replicas} encoder replicas) on a cluster of {ray.cluster_resources()} ...")
-        ray_serve.run(application(config, replicas=replicas, drafter_replicas=drafter_replicas), name=APP_NAME,
-                      route_prefix="/")
+        ray_serve.run(application(config, replicas=replicas, drafter_replicas=drafter_replicas,
+                                  cpus_per_replica=replica_cpus), name=APP_NAME, route_prefix="/")
         with _screens(host, screens_port):
             log(f"Ready: API on http://{host}:{port} (Ray Serve); chat, console and dashboard on "
                 f"http://{host}:{screens_port} (Ctrl+C stops).")
