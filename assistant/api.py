@@ -93,8 +93,9 @@ def build_router(assistant: Assistant) -> APIRouter:
         return conversation
 
     @router.get("/healthz", response_model=HealthOut)
-    def healthz() -> dict:
-        """Alive: the process answers (loads nothing; a load balancer's liveness probe)."""
+    async def healthz() -> dict:
+        """Alive: the process answers (loads nothing; a load balancer's liveness probe). Async, so it is answered
+        on the event loop even while every worker thread waits on the database."""
         return {"status": "ok"}
 
     @router.get("/readyz", response_model=ReadyOut, responses=refusals(503))

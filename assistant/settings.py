@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=10.0, gt=0)
     db_pool_recycle: int = Field(default=1800, ge=-1)
     # A connection that cannot be opened (the database restarting, a fail-over) is tried again this many times,
-    # waiting db_retry_seconds and then twice as long each time, before the request fails with a 503. Only
-    # opening is retried: nothing of a request has reached the database then, so nothing can be doubled.
+    # waiting db_retry_seconds and then twice as long each time, all within db_connect_timeout, before the request
+    # fails with a 503. Only opening is retried: nothing of a request has reached the database then, so nothing
+    # can be doubled.
     db_connect_retries: int = Field(default=3, ge=0, le=20)
     db_retry_seconds: float = Field(default=0.2, ge=0.0)
     # Seconds to wait for the database server to accept a connection at all.

@@ -79,13 +79,17 @@ def make_engine(url: str, pool: Pool = Pool()) -> Engine:
 
     @event.listens_for(engine, "do_connect")
     def _connect_with_retries(dialect, _record, cargs, cparams):
+        # Retries for a database that refuses while it restarts, all within one connect timeout: a host that does
+        # not answer at all uses the timeout up once, not once per retry (request threads would pile up).
+        deadline = time.monotonic() + pool.connect_timeout
         for attempt in range(pool.connect_retries + 1):
             try:
                 return dialect.connect(*cargs, **cparams)
             except dialect.loaded_dbapi.OperationalError:
-                if attempt == pool.connect_retries:
+                wait = pool.retry_seconds * 2 ** attempt
+                if attempt == pool.connect_retries or time.monotonic() + wait >= deadline:
                     raise
-                time.sleep(pool.retry_seconds * 2 ** attempt)
+                time.sleep(wait)
 
     return engine
 

@@ -24,7 +24,7 @@ import logging
 import numpy as np
 from ray import serve
 
-from assistant.settings import Settings, get_settings
+from assistant.settings import Settings
 from retrieval.embedder import Embedder
 
 log = logging.getLogger(__name__)
@@ -142,8 +142,9 @@ class ApiDeployment:
     """The ingress: the REST API (FastAPI) on an Assistant whose encoder and drafter are the deployments whose
     handles Ray passes in. Ray builds the app in each replica (`__serve_build_asgi_app__`)."""
 
-    def __init__(self, encoder, drafter=None):
-        self.encoder, self.drafter = encoder, drafter
+    def __init__(self, settings: Settings, encoder, drafter=None):
+        # The driver's settings, as the other deployments get them (.env files and defaults are not re-read here).
+        self.settings, self.encoder, self.drafter = settings, encoder, drafter
 
     def __serve_build_asgi_app__(self):
         from assistant.logs import configure
@@ -151,7 +152,7 @@ class ApiDeployment:
         from assistant.pipeline import Assistant
         from ui.app import create_app
 
-        settings = get_settings()
+        settings = self.settings
         configure(json_lines=settings.log_json)
         generator = None
         if settings.drafter == "model" and self.drafter is not None:
@@ -183,4 +184,5 @@ def application(settings: Settings, *, replicas: int = 1, ingress_replicas: int 
             ray_actor_options={"num_cpus": 0 if gpu else cpus_per_replica, "num_gpus": gpu}).bind(
             settings, max_batch, batch_wait)
     # The ingress gets the deployments' handles as arguments, which also makes Ray start them first.
-    return ApiDeployment.options(num_replicas=ingress_replicas, max_ongoing_requests=64).bind(*parts.values())
+    return ApiDeployment.options(num_replicas=ingress_replicas, max_ongoing_requests=64).bind(settings,
+                                                                                                *parts.values())

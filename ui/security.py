@@ -40,28 +40,44 @@ def on_console(path: str, prefixes: tuple[str, ...] = CONSOLE_PATHS) -> bool:
     return any(path == p or path.startswith(p + "/") for p in prefixes)
 
 
+DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
 def _netloc(url: str) -> str | None:
-    """`host[:port]` of an origin or URL, lower-cased; None for "null" or garbage."""
+    """`host[:port]` of an origin or URL, lower-cased, without its scheme's default port; None for "null" or
+    garbage."""
     try:
         parts = urlsplit(url.strip())
     except ValueError:
         return None
-    return parts.netloc.lower() or None if parts.scheme in ("http", "https") else None
+    if parts.scheme not in DEFAULT_PORTS or not parts.netloc:
+        return None
+    return _without_default_port(parts.netloc.lower(), parts.scheme)
+
+
+def _without_default_port(netloc: str, scheme: str | None = None) -> str:
+    """`host` for `host:443` (https), `host:80` (http), or either when the scheme is not known (a Host header)."""
+    if netloc.endswith("]"):  # [::1], no port
+        return netloc
+    host, colon, port = netloc.rpartition(":")
+    defaults = (DEFAULT_PORTS[scheme],) if scheme else tuple(DEFAULT_PORTS.values())
+    return host if colon and host and port in defaults else netloc
 
 
 def harden_cookie(header: str, *, https: bool) -> str | None:
     """One Set-Cookie value with HttpOnly, SameSite=Strict and (over HTTPS) Secure; None to drop it."""
+    name = header.split("=", 1)[0].strip()
+    if https and name.startswith(INSECURE_COOKIE):
+        return None
     cookie = SimpleCookie()
     try:
         cookie.load(header)
     except Exception:  # a value SimpleCookie cannot parse: add the attributes textually
         cookie = None
-    if not cookie:
+    if not cookie or len(cookie) != 1:  # unknown attributes (Priority=High) read as more cookies: textually too
         kept = [p for p in header.split(";") if p.strip().lower().split("=")[0] not in ("samesite", "secure", "httponly")]
         return "; ".join(s.strip() for s in kept) + "; HttpOnly; SameSite=Strict" + ("; Secure" if https else "")
     (name, morsel), = cookie.items()
-    if https and name.startswith(INSECURE_COOKIE):
-        return None
     morsel["httponly"] = True
     morsel["samesite"] = "Strict"
     morsel["secure"] = https
@@ -79,7 +95,7 @@ class ConsoleGuard:
 
     def _same_site(self, url: str, host: str) -> bool:
         netloc = _netloc(url)
-        return netloc is not None and (netloc == host.lower() or netloc in self.trusted)
+        return netloc is not None and (netloc == _without_default_port(host.lower()) or netloc in self.trusted)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not on_console(scope["path"], self.paths):
@@ -91,9 +107,12 @@ class ConsoleGuard:
         if scope["method"] not in SAFE_METHODS:
             claimed = origin if origin is not None else referer
             if claimed is not None and not self._same_site(claimed, host):
-                log.warning("refused a cross-site %s %s from %r", scope["method"], scope["path"], claimed[:200])
+                log.warning("refused a cross-site %s %s from %r (Host %r); if that is this console's public "
+                            "origin behind a proxy, set ASSISTANT_CONSOLE_ORIGINS=[\"%s\"]", scope["method"],
+                            scope["path"], claimed[:200], host[:200], claimed[:200])
                 body = json.dumps({"detail": "refused: console actions are only accepted from the console's own "
-                                             "pages (cross-site request)"}).encode()
+                                             "pages (cross-site request; behind a proxy, set "
+                                             "ASSISTANT_CONSOLE_ORIGINS to the public origin)"}).encode()
                 await send({"type": "http.response.start", "status": 403,
                             "headers": [(b"content-type", b"application/json"),
                                         (b"content-length", str(len(body)).encode())]})

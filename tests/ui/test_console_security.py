@@ -15,6 +15,7 @@ LOGIN = {"username": "lin", "password": "s3cret-pass"}
 def app(fake_assistant):
     with store.transaction(fake_assistant.engine) as session:
         desk.add_agent(session, name="lin", password="s3cret-pass")
+        store.create_api_key(session, name="shop", origins=["https://shop.example"])
     return create_app(fake_assistant.settings, fake_assistant)
 
 
@@ -36,21 +37,26 @@ def test_session_cookies_are_http_only_and_strict_and_secure_over_https(app, scr
     assert all(flag in cookie for flag in ("HttpOnly", "SameSite=Strict", "Secure"))
 
 
-def test_console_actions_from_another_site_are_refused(app):
+@pytest.mark.parametrize("screen", ["/agent", "/dashboard"])
+def test_console_actions_from_another_site_are_refused(app, screen):
     client = TestClient(app)
     for headers in ({"Origin": EVIL}, {"Origin": "null"}, {"Referer": f"{EVIL}/page"},
                     {"Origin": "http://testserver.evil.example"}):
-        refused = client.post("/agent/login", data=LOGIN, headers=headers)
+        refused = client.post(f"{screen}/login", data=LOGIN, headers=headers)
         assert refused.status_code == 403 and "cross-site" in refused.json()["detail"], headers
         assert not _cookies(refused)
-    assert client.post("/agent/login", data=LOGIN, headers={"Origin": "http://testserver"}).status_code == 200
-    assert client.get("/agent/config").status_code == 200  # signed in now
-    forged = client.post("/agent/gradio_api/queue/join", json={}, headers={"Origin": EVIL})
+    assert client.post(f"{screen}/login", data=LOGIN, headers={"Origin": "http://testserver"}).status_code == 200
+    assert client.get(f"{screen}/config").status_code == 200  # signed in now
+    forged = client.post(f"{screen}/gradio_api/queue/join", json={}, headers={"Origin": EVIL})
     assert forged.status_code == 403
-    own = client.post("/agent/gradio_api/queue/join", json={}, headers={"Origin": "http://testserver"})
+    own = client.post(f"{screen}/gradio_api/queue/join", json={}, headers={"Origin": "http://testserver"})
     assert own.status_code != 403  # reaches Gradio (which judges the body)
+    # A proxy's Host with the scheme's default port is the same site as the browser's origin without it.
+    proxied = client.post(f"{screen}/login", data=LOGIN, headers={"Origin": "https://support.example",
+                                                                    "Host": "support.example:443"})
+    assert proxied.status_code == 200
     # A client that is no browser sends neither header; no page can forge such a request.
-    assert TestClient(app).post("/agent/login", data=LOGIN).status_code == 200
+    assert TestClient(app).post(f"{screen}/login", data=LOGIN).status_code == 200
 
 
 def test_no_foreign_origin_may_read_the_console_but_the_shop_api_is_untouched(app):
@@ -60,9 +66,13 @@ def test_no_foreign_origin_may_read_the_console_but_the_shop_api_is_untouched(ap
     assert "access-control-allow-origin" not in foreign.headers
     assert "access-control-allow-credentials" not in foreign.headers
     own = client.get("/agent/config", headers={"Origin": "http://testserver"})
-    assert own.status_code == 200
-    # The shop API answers any origin's preflight by its own CORS rules (keys' origins), not the console's.
-    assert client.post("/api/v1/conversations", headers={"Origin": EVIL}).status_code == 401
+    assert own.status_code == 200 and own.headers["access-control-allow-origin"] == "http://testserver"
+    # The shop API keeps its own CORS rules (the keys' origins): a shop page's preflight is answered as before.
+    preflight = client.options("/api/v1/conversations", headers={
+        "Origin": "https://shop.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
 
 
 def test_a_proxy_origin_can_be_trusted(fake_assistant):

@@ -67,11 +67,18 @@ def served(tmp_path, tiny_encoder, postgres_url):
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     key = subprocess.run([*CLI, "keys", "create", "--name", "shop"], env=env, capture_output=True, text=True,
                          check=True).stdout.strip().splitlines()[-1]
-    server = subprocess.Popen([*CLI, "serve", "--workers", "2", "--port", str(port), "--screens-port", str(screens)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                              start_new_session=True)
+    errors = tmp_path / "serve.log"
+    with errors.open("w") as sink:
+        server = subprocess.Popen([*CLI, "serve", "--workers", "2", "--port", str(port), "--screens-port",
+                                   str(screens)], env=env, stdout=subprocess.DEVNULL, stderr=sink,
+                                  start_new_session=True)
+
+    def ready():
+        assert server.poll() is None, f"serve exited ({server.returncode}): {errors.read_text()[-3000:]}"
+        return _ready(port)
+
     try:
-        _wait(lambda: server.poll() is None and _ready(port), 240, "the workers to be ready")
+        _wait(ready, 240, "the workers to be ready")
         yield port, screens, key, env, postgres_url
     finally:
         os.killpg(server.pid, signal.SIGINT)
@@ -81,7 +88,7 @@ def served(tmp_path, tiny_encoder, postgres_url):
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         if server.returncode not in (0, -signal.SIGINT):
-            print(server.stderr.read()[-3000:])
+            print(errors.read_text()[-3000:])
 
 
 def test_workers_share_the_database_and_all_take_a_promoted_model(served):

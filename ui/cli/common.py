@@ -78,5 +78,5 @@ def _record(action: str, arguments: dict, outcome: str) -> None:
     try:
         with store.transaction(migrated_engine()) as session:
             audit.record_admin_action(session, action=action, arguments=arguments, outcome=outcome)
-    except EXPECTED_ERRORS as exc:  # the command's own outcome stands; say that its record is missing
-        log(f"warning: `{action}` ({outcome}) could not be written to the audit log: {exc}")
+    except Exception as exc:  # noqa: BLE001 (the command's own outcome stands; say that its record is missing)
+        log(f"warning: `{action}` ({outcome}) could not be written to the audit log: {exc.__class__.__name__}: {exc}")

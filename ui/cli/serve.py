@@ -94,14 +94,15 @@ def _serve_ray(config, host: str, port: int, screens_port: int, address: str, re
     from ui.ray_app import APP_NAME, application
 
     def interrupted(_signum, _frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the shutdown short
         raise KeyboardInterrupt  # a SIGTERM (systemd, docker stop) shuts the cluster's processes down too
 
-    signal.signal(signal.SIGTERM, interrupted)
     os.environ["ASSISTANT_SCREENS_PORT"] = str(screens_port)
     env = {k: v for k, v in os.environ.items() if k.startswith(("ASSISTANT_", "HF_", "TRANSFORMERS_"))}
     env["ASSISTANT_HOME"] = str(config.home)
     ray.init(address=address or None, runtime_env={"env_vars": env}, include_dashboard=False,
              logging_level="WARNING", log_to_driver=True)
+    signal.signal(signal.SIGTERM, interrupted)  # after ray.init, which installs a handler of its own
     try:
         ray_serve.start(http_options={"host": host, "port": port})
         log(f"Starting the deployments ({replicas} encoder replicas) on a cluster of {ray.cluster_resources()} ...")
@@ -115,7 +116,10 @@ def _serve_ray(config, host: str, port: int, screens_port: int, address: str, re
     except KeyboardInterrupt:
         pass
     finally:
-        ray_serve.shutdown()
+        if address:  # a shared cluster: remove this application only, never the other ones
+            ray_serve.delete(APP_NAME)
+        else:
+            ray_serve.shutdown()
         ray.shutdown()
 
 
@@ -126,6 +130,7 @@ def _screens(host: str, port: int):
     screens = subprocess.Popen([sys.executable, "-c", "from ui.cli import main; main()", "serve", "--host", host,
                                 "--port", str(port)])
     try:
+        _wait_for_screens(screens, host, port)
         yield screens
     finally:
         screens.terminate()
@@ -133,3 +138,28 @@ def _screens(host: str, port: int):
             screens.wait(timeout=15)
         except subprocess.TimeoutExpired:
             screens.kill()
+
+
+def _wait_for_screens(screens: subprocess.Popen, host: str, port: int, timeout: float = 600.0) -> None:
+    """Until the screens' process answers on `port`; its early exit (a taken port, a bootstrap error) stops
+    `serve` with its status instead of redirecting customers to nothing."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    address = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    while time.monotonic() < deadline:
+        if screens.poll() is not None:
+            _screens_failed(port, screens.returncode)
+        try:
+            if httpx.get(f"http://{address}:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    _screens_failed(port, None)
+
+
+def _screens_failed(port: int, status: int | None) -> None:
+    log(f"error: the screens' process on port {port} " + (f"stopped (exit status {status}); see its messages above"
+                                                           if status is not None else "did not start in time"))
+    raise typer.Exit(1)
