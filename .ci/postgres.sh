@@ -15,9 +15,10 @@ if ! pg_lsclusters -h | awk '{print $1 "/" $2}' | grep -qx "$version/assistant-c
   pg_createcluster "$version" assistant-ci --port "$port" --start-conf manual \
     -- --auth-local peer --auth-host scram-sha-256 >/dev/null
 fi
-# listen on loopback only; already running is fine
-pg_ctlcluster "$version" assistant-ci start -o "-c listen_addresses=127.0.0.1" 2>/dev/null \
-  || pg_ctlcluster "$version" assistant-ci status >/dev/null
+# listen on loopback only; already running is fine. Only the URL goes to stdout (callers capture it).
+if ! pg_ctlcluster "$version" assistant-ci status >/dev/null 2>&1; then
+  pg_ctlcluster "$version" assistant-ci start -o "-c listen_addresses=127.0.0.1" >&2
+fi
 runuser -u postgres -- psql -q -p "$port" -v ON_ERROR_STOP=1 -d postgres >/dev/null <<'SQL'
 DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'assistant_test') THEN
