@@ -158,3 +158,9 @@ def test_train_classifier_refuses_a_one_head_file_into_the_registry(tmp_path):
     assert result.exit_code == 2 and "give --out DIR" in flat(result.output)
     result = runner.invoke(app, ["eval", "classifier", "--train", str(data), "--test", str(data)])
     assert result.exit_code == 2 and "no test split of its own" in flat(result.output)
+
+
+def test_serve_refuses_workers_and_ray_together(assistant_home):
+    refused = runner.invoke(app, ["serve", "--ray", "--workers", "2"])
+    assert refused.exit_code == 2 and "exclude each other" in refused.output
+    assert not (assistant_home / "models").exists()  # refused before any bootstrap

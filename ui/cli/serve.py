@@ -41,6 +41,8 @@ def serve(host: str = typer.Option(None, help="Interface to listen on [default: 
 
     from assistant.logs import configure
 
+    if ray and workers > 1:
+        raise typer.BadParameter("--workers and --ray exclude each other: Ray's replicas are its workers (--replicas)")
     config = settings()
     configure(json_lines=config.log_json)
     log(f"Assistant home: {config.home}")
@@ -71,6 +73,9 @@ def _serve_workers(config, host: str, port: int, workers: int, screens_port: int
     if config.db_url.startswith("sqlite"):
         log("warning: several workers share one SQLite file: writes queue behind each other; "
             "set ASSISTANT_DATABASE_URL to a PostgreSQL database to scale out")
+    elif (connections := (workers + 1) * (config.db_pool_size + config.db_max_overflow)) > 100:
+        log(f"warning: {workers} workers and the screens may open up to {connections} database connections, more "
+            "than PostgreSQL's default max_connections (100): lower ASSISTANT_DB_POOL_SIZE/_MAX_OVERFLOW or raise it")
     metrics_dir = config.home / "run" / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)  # counts of an earlier run's processes are not this run's
     metrics_dir.mkdir(parents=True)
