@@ -21,6 +21,7 @@ from sqlmodel import Session, create_engine, select
 
 from assistant.errors import ConversationNotFound, InvalidInput, StoreError
 from assistant.access import KEY_PREFIX, hash_secret, new_secret
+from assistant.settings import Settings
 from assistant.tables import CONVERSATION_STATUSES, ApiKey, Conversation, Feedback, Message, utcnow
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -30,28 +31,31 @@ MAX_ID = 2**31 - 1
 
 @dataclass(frozen=True)
 class Pool:
-    """How a server database's connections are pooled and (re)opened; see the db_* settings."""
+    """How a server database's connections are pooled and (re)opened: the db_* settings."""
 
-    size: int = 5
-    max_overflow: int = 10
-    timeout: float = 10.0
-    recycle: int = 1800
-    connect_retries: int = 3
-    retry_seconds: float = 0.2
-    connect_timeout: int = 5
+    size: int
+    max_overflow: int
+    timeout: float
+    recycle: int
+    connect_retries: int
+    retry_seconds: float
+    connect_timeout: int
 
     @classmethod
-    def of(cls, settings) -> "Pool":
-        return cls(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout, settings.db_pool_recycle,
-                   settings.db_connect_retries, settings.db_retry_seconds, settings.db_connect_timeout)
+    def of(cls, settings: Settings | None = None) -> "Pool":
+        """The pool `settings` ask for; without settings, their defaults (the environment is not read)."""
+        s = settings or Settings.model_construct()
+        return cls(size=s.db_pool_size, max_overflow=s.db_max_overflow, timeout=s.db_pool_timeout,
+                   recycle=s.db_pool_recycle, connect_retries=s.db_connect_retries, retry_seconds=s.db_retry_seconds,
+                   connect_timeout=s.db_connect_timeout)
 
 
-def engine_for(settings) -> Engine:
+def engine_for(settings: Settings) -> Engine:
     """The engine of the configured database, pooled as the settings say."""
     return make_engine(settings.db_url, Pool.of(settings))
 
 
-def make_engine(url: str, pool: Pool = Pool()) -> Engine:
+def make_engine(url: str, pool: Pool | None = None) -> Engine:
     """An engine for `url`; SQLite gets WAL journaling and enforced foreign keys, a server database a pool
     whose connections are checked before use (a restarted database is reconnected to, not reported) and
     opened again a few times when opening fails."""
@@ -73,6 +77,7 @@ def make_engine(url: str, pool: Pool = Pool()) -> Engine:
             cursor.close()
 
         return engine
+    pool = pool or Pool.of()
     connect_args = {"connect_timeout": pool.connect_timeout} if url.startswith("postgresql") else {}
     engine = create_engine(url, pool_pre_ping=True, pool_size=pool.size, max_overflow=pool.max_overflow,
                            pool_timeout=pool.timeout, pool_recycle=pool.recycle, connect_args=connect_args)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -65,23 +64,14 @@ def _without_default_port(netloc: str, scheme: str | None = None) -> str:
 
 
 def harden_cookie(header: str, *, https: bool) -> str | None:
-    """One Set-Cookie value with HttpOnly, SameSite=Strict and (over HTTPS) Secure; None to drop it."""
+    """One Set-Cookie value with HttpOnly, SameSite=Strict and (over HTTPS) Secure; None to drop it. Rewritten as
+    text: the value and every other attribute (Path, Max-Age, Priority, ...) stay as they were."""
     name = header.split("=", 1)[0].strip()
     if https and name.startswith(INSECURE_COOKIE):
         return None
-    cookie = SimpleCookie()
-    try:
-        cookie.load(header)
-    except Exception:  # a value SimpleCookie cannot parse: add the attributes textually
-        cookie = None
-    if not cookie or len(cookie) != 1:  # unknown attributes (Priority=High) read as more cookies: textually too
-        kept = [p for p in header.split(";") if p.strip().lower().split("=")[0] not in ("samesite", "secure", "httponly")]
-        return "; ".join(s.strip() for s in kept) + "; HttpOnly; SameSite=Strict" + ("; Secure" if https else "")
-    (name, morsel), = cookie.items()
-    morsel["httponly"] = True
-    morsel["samesite"] = "Strict"
-    morsel["secure"] = https
-    return morsel.OutputString()
+    kept = [part.strip() for part in header.split(";")
+            if part.strip().lower().split("=")[0].strip() not in ("samesite", "secure", "httponly")]
+    return "; ".join(kept + ["HttpOnly", "SameSite=Strict"] + (["Secure"] if https else []))
 
 
 class ConsoleGuard:

@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -136,6 +137,7 @@ def test_pool_and_connect_retries_are_settings():
 
     pool = store.Pool.of(Settings(db_pool_size=3, db_max_overflow=1, db_connect_retries=4, db_retry_seconds=0.5))
     assert (pool.size, pool.max_overflow, pool.connect_retries, pool.retry_seconds) == (3, 1, 4, 0.5)
+    assert store.Pool.of() == store.Pool.of(Settings())  # without settings: their defaults
     engine = store.make_engine("postgresql+psycopg://shop@db.invalid/assistant", pool)
     assert (engine.pool.size(), engine.pool._max_overflow) == (3, 1)
 
@@ -154,7 +156,7 @@ def test_opening_a_connection_is_retried_while_the_database_restarts(postgres_ur
         return real(*args, **kwargs)
 
     monkeypatch.setattr(psycopg, "connect", restarting)
-    engine = store.make_engine(postgres_url, store.Pool(connect_retries=retries, retry_seconds=0.01))
+    engine = store.make_engine(postgres_url, replace(store.Pool.of(), connect_retries=retries, retry_seconds=0.01))
     if opens:
         store.ping(engine)
     else:

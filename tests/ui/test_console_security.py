@@ -86,6 +86,8 @@ def test_a_proxy_origin_can_be_trusted(fake_assistant):
 
 def test_cookie_hardening():
     assert harden_cookie("access-token-x=abc; Path=/; SameSite=none; Secure", https=False) == \
-        "access-token-x=abc; HttpOnly; Path=/; SameSite=Strict"
+        "access-token-x=abc; Path=/; HttpOnly; SameSite=Strict"
+    assert harden_cookie('access-token-x="abc"; Max-Age=0; Priority=High', https=True) == (
+        'access-token-x="abc"; Max-Age=0; Priority=High; HttpOnly; SameSite=Strict; Secure')
     assert harden_cookie("access-token-unsecure-x=abc; Path=/", https=True) is None
     assert harden_cookie("access-token-x=abc; Path=/", https=True).endswith("Secure")

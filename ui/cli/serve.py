@@ -79,7 +79,8 @@ def _serve_workers(config, host: str, port: int, workers: int, screens_port: int
     metrics_dir = config.home / "run" / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)  # counts of an earlier run's processes are not this run's
     metrics_dir.mkdir(parents=True)
-    os.environ.update(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    # The workers uvicorn spawns read both: their metrics' directory, and where they redirect the screens.
+    os.environ.update(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), ASSISTANT_SCREENS_PORT=str(screens_port))
     with _screens(host, screens_port):
         log(f"Ready: API on http://{host}:{port} ({workers} workers); chat, console and dashboard on "
             f"http://{host}:{screens_port} (Ctrl+C stops).")
@@ -102,7 +103,7 @@ def _serve_ray(config, host: str, port: int, screens_port: int, address: str, re
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the shutdown short
         raise KeyboardInterrupt  # a SIGTERM (systemd, docker stop) shuts the cluster's processes down too
 
-    os.environ["ASSISTANT_SCREENS_PORT"] = str(screens_port)
+    config = config.model_copy(update={"screens_port": screens_port})  # the Api replicas redirect there
     env = {k: v for k, v in os.environ.items() if k.startswith(("ASSISTANT_", "HF_", "TRANSFORMERS_"))}
     env["ASSISTANT_HOME"] = str(config.home)
     ray.init(address=address or None, runtime_env={"env_vars": env}, include_dashboard=False,
@@ -131,7 +132,6 @@ def _serve_ray(config, host: str, port: int, screens_port: int, address: str, re
 @contextmanager
 def _screens(host: str, port: int):
     """`assistant serve` for the screens alone (Gradio keeps its sessions in one process), stopped afterwards."""
-    os.environ["ASSISTANT_SCREENS_PORT"] = str(port)
     screens = subprocess.Popen([sys.executable, "-c", "from ui.cli import main; main()", "serve", "--host", host,
                                 "--port", str(port)])
     try:
